@@ -1,0 +1,283 @@
+//! Database connection for `sqlite://` and `postgres://` URLs through sea-orm.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sea_orm::sqlx::postgres::PgConnectOptions;
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement, Value};
+
+/// How long to wait for the first connection before reporting the database unreachable.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long SQLite waits on a lock held by another writer.
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Which engine a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// The embedded default: one file.
+    Sqlite,
+    /// Production.
+    Postgres,
+}
+
+impl Engine {
+    /// A short name for logs and server info.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        }
+    }
+}
+
+/// Why the database could not be opened, phrased with how to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum DbConnectError {
+    /// The URL cannot be parsed.
+    #[error(
+        "malformed database URL: {reason}; expected sqlite://path/to/file.db or postgres://user@host:5432/dbname (--database-url / LISTONE_DATABASE_URL)"
+    )]
+    MalformedUrl {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The SQLite file or its directory cannot be created or written.
+    #[error(
+        "cannot write the database file {path}: {reason}; make the directory writable or choose another with --data-dir / --database-url"
+    )]
+    Unwritable {
+        /// The file.
+        path: PathBuf,
+        /// The OS reason.
+        reason: String,
+    },
+    /// The server did not answer or refused the connection.
+    #[error(
+        "cannot connect to {engine} at {url}: {reason}; check that the server is running and the URL is right (--database-url / LISTONE_DATABASE_URL)"
+    )]
+    Unreachable {
+        /// The engine.
+        engine: &'static str,
+        /// The URL with any password removed.
+        url: String,
+        /// The driver's reason.
+        reason: String,
+    },
+}
+
+/// An open connection pool and the engine behind it.
+#[derive(Debug, Clone)]
+pub struct Database {
+    conn: DatabaseConnection,
+    engine: Engine,
+    redacted_url: String,
+}
+
+impl Database {
+    /// Opens (and for SQLite, creates) the database at `url`.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbConnectError> {
+        let engine = engine_of(url)?;
+        let redacted_url = redact_url(url);
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .max_connections(max_connections.max(1))
+            .min_connections(1)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .sqlx_logging(false);
+        match engine {
+            Engine::Sqlite => {
+                let path = sqlite_path(url)?;
+                if let Some(path) = &path {
+                    ensure_writable(path)?;
+                }
+                options.map_sqlx_sqlite_opts(|o| {
+                    o.create_if_missing(true)
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                        .foreign_keys(true)
+                        .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                });
+            }
+            Engine::Postgres => {
+                PgConnectOptions::from_str(url)
+                    .map_err(|e| DbConnectError::MalformedUrl { reason: first_line(&e.to_string()) })?;
+                options.set_application_name("listone");
+            }
+        }
+        let conn = sea_orm::Database::connect(options).await.map_err(|e| DbConnectError::Unreachable {
+            engine: engine.name(),
+            url: redacted_url.clone(),
+            reason: first_line(&db_err_reason(&e)),
+        })?;
+        Ok(Self { conn, engine, redacted_url })
+    }
+
+    /// Wraps an existing connection (tests, tools).
+    pub fn from_connection(conn: DatabaseConnection) -> Self {
+        let engine = match conn.get_database_backend() {
+            DatabaseBackend::Postgres => Engine::Postgres,
+            _ => Engine::Sqlite,
+        };
+        Self { conn, engine, redacted_url: String::new() }
+    }
+
+    /// The sea-orm connection pool.
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    /// The engine in use.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// The URL without credentials, for logs.
+    pub fn redacted_url(&self) -> &str {
+        &self.redacted_url
+    }
+
+    /// Closes every pooled connection.
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.conn.close().await
+    }
+}
+
+/// Builds a statement from SQL written with `$1, $2, ...` placeholders for either engine.
+pub fn statement(backend: DatabaseBackend, sql: &str, values: impl IntoIterator<Item = Value>) -> Statement {
+    let sql = match backend {
+        // SQLite's numbered parameters are `?NNN`; sqlx binds them by number.
+        DatabaseBackend::Sqlite => sql.replace('$', "?"),
+        _ => sql.to_owned(),
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// Runs `sql` (with `$n` placeholders) on any connection or transaction.
+pub async fn execute<C: ConnectionTrait>(
+    conn: &C,
+    sql: &str,
+    values: impl IntoIterator<Item = Value>,
+) -> Result<u64, DbErr> {
+    let stmt = statement(conn.get_database_backend(), sql, values);
+    Ok(conn.execute_raw(stmt).await?.rows_affected())
+}
+
+fn engine_of(url: &str) -> Result<Engine, DbConnectError> {
+    let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or_default();
+    match scheme {
+        "sqlite" => Ok(Engine::Sqlite),
+        "postgres" | "postgresql" => Ok(Engine::Postgres),
+        "" => Err(DbConnectError::MalformedUrl { reason: "no scheme".to_owned() }),
+        other => Err(DbConnectError::MalformedUrl { reason: format!("unsupported scheme `{other}`") }),
+    }
+}
+
+/// The file a SQLite URL names, or `None` for an in-memory database.
+fn sqlite_path(url: &str) -> Result<Option<PathBuf>, DbConnectError> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or_default();
+    let path = rest.split('?').next().unwrap_or_default();
+    if path == ":memory:" || rest.contains("mode=memory") {
+        return Ok(None);
+    }
+    if path.is_empty() {
+        return Err(DbConnectError::MalformedUrl { reason: "no file path after sqlite://".to_owned() });
+    }
+    Ok(Some(PathBuf::from(path)))
+}
+
+/// Creates the parent directory and the file, so a permission problem is reported plainly.
+fn ensure_writable(path: &Path) -> Result<(), DbConnectError> {
+    let unwritable =
+        |e: std::io::Error| DbConnectError::Unwritable { path: path.to_owned(), reason: e.kind().to_string() };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(unwritable)?;
+    }
+    std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(unwritable)?;
+    Ok(())
+}
+
+fn db_err_reason(err: &DbErr) -> String {
+    match err {
+        DbErr::Conn(e) => e.to_string(),
+        DbErr::ConnectionAcquire(e) => e.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().to_owned()
+}
+
+/// Removes the password from a URL so it can be logged.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else { return url.to_owned() };
+    match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn passwords_are_removed_from_urls() {
+        assert_eq!(redact_url("postgres://app:s3cret@db:5432/crm"), "postgres://app:***@db:5432/crm");
+        assert_eq!(redact_url("postgres://app@db/crm"), "postgres://app@db/crm");
+        assert_eq!(redact_url("sqlite://./data/listone.db"), "sqlite://./data/listone.db");
+    }
+
+    #[test]
+    fn unsupported_schemes_are_malformed() {
+        assert!(matches!(engine_of("mysql://x"), Err(DbConnectError::MalformedUrl { .. })));
+        assert!(matches!(engine_of("listone.db"), Err(DbConnectError::MalformedUrl { .. })));
+        assert_eq!(engine_of("postgresql://x").unwrap(), Engine::Postgres);
+    }
+
+    #[test]
+    fn sqlite_placeholders_are_numbered() {
+        let stmt = statement(DatabaseBackend::Sqlite, "SELECT $1, $2", [1.into(), 2.into()]);
+        assert_eq!(stmt.sql, "SELECT ?1, ?2");
+    }
+
+    #[tokio::test]
+    async fn sqlite_file_and_directory_are_created_on_first_connect() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/listone.db");
+        let db = Database::connect(&format!("sqlite://{}", path.display()), 2).await.unwrap();
+        assert_eq!(db.engine(), Engine::Sqlite);
+        assert!(path.exists());
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn unwritable_directory_is_reported_with_the_path() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let locked = dir.path().join("locked");
+        std::fs::create_dir(&locked).unwrap();
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o500)).unwrap();
+        let url = format!("sqlite://{}/sub/listone.db", locked.display());
+        let result = Database::connect(&url, 1).await;
+        // root ignores directory permissions; the check only means something for other users.
+        if let Err(err) = result {
+            assert!(matches!(err, DbConnectError::Unwritable { .. }), "{err}");
+            assert!(err.to_string().contains("locked"), "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn unreachable_postgres_is_a_one_line_error() {
+        let err = Database::connect("postgres://nobody:pw@127.0.0.1:1/none", 1).await.unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, DbConnectError::Unreachable { .. }), "{text}");
+        assert!(!text.contains("pw@"), "password redacted: {text}");
+        assert!(!text.contains('\n'));
+    }
+}

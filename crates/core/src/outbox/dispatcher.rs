@@ -1,0 +1,275 @@
+//! Delivers outbox events to sinks: at least once, in id order per sink, with backoff on failure.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, TransactionTrait, Value};
+use tokio::sync::Notify;
+
+use super::{EventSink, OutboxEvent};
+use crate::clock::SharedClock;
+use crate::db::{self, Database};
+use crate::error::Error;
+
+/// Tuning of the dispatcher.
+#[derive(Debug, Clone)]
+pub struct DispatcherConfig {
+    /// How often to look for events when nobody wakes the dispatcher.
+    pub poll_interval: Duration,
+    /// Events handed to a sink in one call.
+    pub batch_size: u64,
+    /// Attempts before an event is parked as dead for a sink (and a warning logged).
+    pub max_attempts: i32,
+    /// Longest wait between attempts.
+    pub max_backoff: Duration,
+    /// How long delivered events are kept before pruning.
+    pub retain_delivered: chrono::Duration,
+}
+
+impl Default for DispatcherConfig {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_millis(200),
+            batch_size: 256,
+            max_attempts: 20,
+            max_backoff: Duration::from_secs(3600),
+            retain_delivered: chrono::Duration::days(1),
+        }
+    }
+}
+
+/// What one dispatch pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DispatchReport {
+    /// Events accepted by a sink (counted once per sink).
+    pub delivered: u64,
+    /// Events a sink refused this pass (to be retried).
+    pub failed: u64,
+}
+
+/// Lets writers wake the dispatcher right after they commit, instead of waiting for the poll.
+#[derive(Debug, Clone, Default)]
+pub struct OutboxWaker(Arc<Notify>);
+
+impl OutboxWaker {
+    /// Signals that new events were committed.
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// The delivery loop.
+#[derive(Debug)]
+pub struct Dispatcher {
+    db: Database,
+    clock: SharedClock,
+    sinks: Vec<Arc<dyn EventSink>>,
+    config: DispatcherConfig,
+    waker: OutboxWaker,
+}
+
+impl Dispatcher {
+    /// A dispatcher over `db` delivering to `sinks`.
+    pub fn new(db: Database, clock: SharedClock, sinks: Vec<Arc<dyn EventSink>>, config: DispatcherConfig) -> Self {
+        Self { db, clock, sinks, config, waker: OutboxWaker::default() }
+    }
+
+    /// A handle writers use to wake this dispatcher.
+    pub fn waker(&self) -> OutboxWaker {
+        self.waker.clone()
+    }
+
+    /// Runs until `shutdown` resolves, then drains what is pending (bounded by `drain_budget`).
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>, drain_budget: Duration) {
+        tokio::pin!(shutdown);
+        let mut last_prune = self.clock.now();
+        loop {
+            if let Err(err) = self.dispatch_once().await {
+                tracing::warn!(error = %err, "outbox dispatch pass failed; will retry");
+            }
+            if self.clock.now() - last_prune > chrono::Duration::minutes(10) {
+                last_prune = self.clock.now();
+                if let Err(err) = self.prune().await {
+                    tracing::warn!(error = %err, "outbox prune failed");
+                }
+            }
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = self.waker.0.notified() => {}
+                () = tokio::time::sleep(self.config.poll_interval) => {}
+            }
+        }
+        match tokio::time::timeout(drain_budget, self.drain()).await {
+            Ok(Ok(report)) => tracing::info!(delivered = report.delivered, "outbox drained"),
+            Ok(Err(err)) => tracing::warn!(error = %err, "outbox drain stopped early"),
+            Err(_) => tracing::warn!("outbox drain ran out of time; undelivered events go out on next start"),
+        }
+    }
+
+    /// Delivers until no sink has a deliverable event left (events in backoff are left).
+    pub async fn drain(&self) -> Result<DispatchReport, Error> {
+        let mut total = DispatchReport::default();
+        loop {
+            let pass = self.dispatch_once().await?;
+            total.delivered += pass.delivered;
+            total.failed += pass.failed;
+            if pass.delivered == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// One pass: for every sink, one batch of due events.
+    pub async fn dispatch_once(&self) -> Result<DispatchReport, Error> {
+        let mut report = DispatchReport::default();
+        for sink in &self.sinks {
+            let now = self.clock.now();
+            let batch = self.due_events(sink.name(), now).await?;
+            if batch.is_empty() {
+                continue;
+            }
+            match sink.deliver(&batch).await {
+                Ok(()) => {
+                    self.mark_delivered(sink.name(), &batch, now).await?;
+                    report.delivered += batch.len() as u64;
+                }
+                Err(err) => {
+                    tracing::warn!(sink = sink.name(), events = batch.len(), error = %err, "sink refused events; backing off");
+                    self.mark_failed(sink.name(), &batch, now, &err.0).await?;
+                    report.failed += batch.len() as u64;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    async fn due_events(&self, consumer: &str, now: DateTime<Utc>) -> Result<Vec<OutboxEvent>, Error> {
+        let conn = self.db.conn();
+        let stmt = db::statement(
+            conn.get_database_backend(),
+            "SELECT e.id, e.org_id, e.topic, e.payload, e.request_id, e.created_at FROM outbox_event e \
+             WHERE NOT EXISTS (SELECT 1 FROM outbox_delivery d WHERE d.event_id = e.id AND d.consumer = $1 \
+               AND (d.delivered_at IS NOT NULL OR d.dead_at IS NOT NULL OR d.next_attempt_at > $2)) \
+             ORDER BY e.id LIMIT $3",
+            [Value::from(consumer.to_owned()), Value::from(now), Value::from(self.config.batch_size as i64)],
+        );
+        let rows = conn.query_all_raw(stmt).await?;
+        rows.iter().map(OutboxEvent::from_row).collect()
+    }
+
+    async fn mark_delivered(&self, consumer: &str, batch: &[OutboxEvent], now: DateTime<Utc>) -> Result<(), Error> {
+        let txn = self.db.conn().begin().await?;
+        for event in batch {
+            db::execute(
+                &txn,
+                "INSERT INTO outbox_delivery (consumer, event_id, attempts, next_attempt_at, delivered_at, dead_at, last_error) \
+                 VALUES ($1, $2, 1, $3, $3, NULL, NULL) \
+                 ON CONFLICT (consumer, event_id) DO UPDATE SET attempts = outbox_delivery.attempts + 1, \
+                 delivered_at = excluded.delivered_at, last_error = NULL",
+                [Value::from(consumer.to_owned()), Value::from(event.id.as_uuid()), Value::from(now)],
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    async fn mark_failed(
+        &self,
+        consumer: &str,
+        batch: &[OutboxEvent],
+        now: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<(), Error> {
+        let reason: String = reason.chars().take(500).collect();
+        let txn = self.db.conn().begin().await?;
+        for event in batch {
+            let attempts = self.attempts(&txn, consumer, event).await? + 1;
+            let next = now + chrono::Duration::from_std(backoff(attempts, self.config.max_backoff)).unwrap_or_default();
+            let dead = (attempts >= self.config.max_attempts).then_some(now);
+            if dead.is_some() {
+                tracing::warn!(sink = consumer, event_id = %event.id, topic = %event.topic, attempts, "event parked as dead after repeated failures");
+            }
+            db::execute(
+                &txn,
+                "INSERT INTO outbox_delivery (consumer, event_id, attempts, next_attempt_at, delivered_at, dead_at, last_error) \
+                 VALUES ($1, $2, $3, $4, NULL, $5, $6) \
+                 ON CONFLICT (consumer, event_id) DO UPDATE SET attempts = excluded.attempts, \
+                 next_attempt_at = excluded.next_attempt_at, dead_at = excluded.dead_at, last_error = excluded.last_error",
+                [
+                    Value::from(consumer.to_owned()),
+                    Value::from(event.id.as_uuid()),
+                    Value::from(attempts),
+                    Value::from(next),
+                    Value::from(dead),
+                    Value::from(reason.clone()),
+                ],
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    async fn attempts<C: ConnectionTrait>(&self, conn: &C, consumer: &str, event: &OutboxEvent) -> Result<i32, Error> {
+        let stmt = db::statement(
+            conn.get_database_backend(),
+            "SELECT attempts FROM outbox_delivery WHERE consumer = $1 AND event_id = $2",
+            [Value::from(consumer.to_owned()), Value::from(event.id.as_uuid())],
+        );
+        Ok(match conn.query_one_raw(stmt).await? {
+            Some(row) => row.try_get("", "attempts")?,
+            None => 0,
+        })
+    }
+
+    /// Deletes events every sink has finished with, once older than the retention window.
+    pub async fn prune(&self) -> Result<u64, Error> {
+        if self.sinks.is_empty() {
+            return Ok(0);
+        }
+        let cutoff = self.clock.now() - self.config.retain_delivered;
+        let txn = self.db.conn().begin().await?;
+        let consumers: Vec<String> = self.sinks.iter().map(|s| s.name().to_owned()).collect();
+        let placeholders: Vec<String> = (0..consumers.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "DELETE FROM outbox_event WHERE created_at < $1 AND (SELECT COUNT(*) FROM outbox_delivery d \
+             WHERE d.event_id = outbox_event.id AND (d.delivered_at IS NOT NULL OR d.dead_at IS NOT NULL) \
+             AND d.consumer IN ({})) = $2",
+            placeholders.join(", ")
+        );
+        let mut values = vec![Value::from(cutoff), Value::from(consumers.len() as i64)];
+        values.extend(consumers.into_iter().map(Value::from));
+        let pruned = db::execute(&txn, &sql, values).await?;
+        db::execute(
+            &txn,
+            "DELETE FROM outbox_delivery WHERE NOT EXISTS (SELECT 1 FROM outbox_event e WHERE e.id = outbox_delivery.event_id)",
+            [],
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(pruned)
+    }
+}
+
+/// Exponential backoff: 1 s, 2 s, 4 s, ... capped.
+pub(crate) fn backoff(attempts: i32, cap: Duration) -> Duration {
+    let exp = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(20);
+    Duration::from_secs(1u64 << exp).min(cap)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let cap = Duration::from_secs(3600);
+        assert_eq!(backoff(1, cap), Duration::from_secs(1));
+        assert_eq!(backoff(2, cap), Duration::from_secs(2));
+        assert_eq!(backoff(5, cap), Duration::from_secs(16));
+        assert_eq!(backoff(40, cap), cap);
+        assert_eq!(backoff(0, cap), Duration::from_secs(1));
+    }
+}

@@ -1,0 +1,110 @@
+//! Transactional outbox: a change and its events commit in one transaction; a [`Dispatcher`]
+//! delivers them at least once to every [`EventSink`], each event carrying its id as the
+//! idempotency key. Delivery state lives in the database, so it survives restarts.
+
+mod dispatcher;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, QueryResult, Value};
+use serde::{Deserialize, Serialize};
+
+pub use dispatcher::{DispatchReport, Dispatcher, DispatcherConfig, OutboxWaker};
+
+use crate::clock::Clock;
+use crate::db;
+use crate::error::Error;
+use crate::ids::{EventId, OrgId, RequestId};
+
+/// Longest accepted topic name.
+pub const MAX_TOPIC_LEN: usize = 128;
+/// Largest accepted event payload (serialized JSON).
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
+/// An event to record beside a change.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// The tenant the event belongs to; `None` only for platform-level events.
+    pub org_id: Option<OrgId>,
+    /// Dotted topic, e.g. `records.record.created`.
+    pub topic: String,
+    /// Ids and metadata; personal values are never put in an event payload.
+    pub payload: serde_json::Value,
+    /// The request that caused it.
+    pub request_id: Option<RequestId>,
+}
+
+/// An event as stored and delivered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEvent {
+    /// Unique id, also the consumer's idempotency key.
+    pub id: EventId,
+    /// The tenant.
+    pub org_id: Option<OrgId>,
+    /// Dotted topic.
+    pub topic: String,
+    /// Event body.
+    pub payload: serde_json::Value,
+    /// The originating request.
+    pub request_id: Option<RequestId>,
+    /// When the change committed (by the writer's clock).
+    pub created_at: DateTime<Utc>,
+}
+
+/// Why a sink could not take a batch; it will be offered again later.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SinkError(pub String);
+
+/// A consumer of outbox events (audit, automation, a NATS bridge).
+///
+/// Delivery is at least once: a sink must treat `event.id` as an idempotency key.
+#[async_trait::async_trait]
+pub trait EventSink: Send + Sync + std::fmt::Debug {
+    /// Stable consumer name; delivery progress is tracked under it.
+    fn name(&self) -> &str;
+    /// Takes a batch, in commit-id order. An error means none of it counts as delivered.
+    async fn deliver(&self, events: &[OutboxEvent]) -> Result<(), SinkError>;
+}
+
+/// Records `event` on `conn`, which should be the transaction that makes the change.
+pub async fn enqueue<C: ConnectionTrait>(conn: &C, clock: &dyn Clock, event: NewEvent) -> Result<EventId, Error> {
+    let mut violations = crate::error::Violations::new();
+    violations.check(
+        event.topic.is_empty() || event.topic.len() > MAX_TOPIC_LEN,
+        "topic",
+        "must be 1 to 128 characters",
+    );
+    let payload_len = event.payload.to_string().len();
+    violations.check(payload_len > MAX_PAYLOAD_BYTES, "payload", "must be at most 262144 bytes");
+    violations.into_result()?;
+
+    let id = EventId::new();
+    db::execute(
+        conn,
+        "INSERT INTO outbox_event (id, org_id, topic, payload, request_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        [
+            Value::from(id.as_uuid()),
+            Value::from(event.org_id.map(|o| o.as_uuid())),
+            Value::from(event.topic),
+            Value::from(event.payload),
+            Value::from(event.request_id.map(|r| r.to_string())),
+            Value::from(clock.now()),
+        ],
+    )
+    .await?;
+    Ok(id)
+}
+
+impl OutboxEvent {
+    fn from_row(row: &QueryResult) -> Result<Self, Error> {
+        let request_id: Option<String> = row.try_get("", "request_id")?;
+        Ok(Self {
+            id: EventId::from_uuid(row.try_get("", "id")?),
+            org_id: row.try_get::<Option<uuid::Uuid>>("", "org_id")?.map(OrgId::from_uuid),
+            topic: row.try_get("", "topic")?,
+            payload: row.try_get("", "payload")?,
+            request_id: request_id.and_then(|r| RequestId::parse(&r).ok()),
+            created_at: row.try_get("", "created_at")?,
+        })
+    }
+}

@@ -1,0 +1,15 @@
+//! Generated code for the List One protobuf contracts (`proto/listone/<area>/v1`).
+//!
+//! One module per package; [`FILE_DESCRIPTOR_SET`] feeds gRPC server reflection.
+
+#![allow(missing_docs, missing_debug_implementations, clippy::all, clippy::pedantic)]
+
+/// Encoded `FileDescriptorSet` of every List One proto, for server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/listone_descriptor.bin"));
+
+/// `listone.system.v1`: server information and the ping baseline.
+pub mod system {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/listone.system.v1.rs"));
+    }
+}

@@ -1,0 +1,19 @@
+//! The one migration set for SQLite and PostgreSQL, applied on start and by `listone migrate`.
+//!
+//! Rules: every tenant table has `org_id` and is keyed `(org_id, id)`; no engine-specific
+//! types (no PostgreSQL enums); timestamps are always written by the application's clock.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_outbox;
+
+/// All migrations, oldest first.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_outbox::Migration)]
+    }
+}

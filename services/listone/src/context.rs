@@ -1,0 +1,27 @@
+//! The shared state every service is built from.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use listone_core::outbox::OutboxWaker;
+use listone_core::{Database, SharedClock};
+use listone_crypto::MasterKey;
+
+/// Database, clock, keys and outbox handle, shared by every service in the process.
+#[derive(Debug, Clone)]
+pub struct AppContext {
+    /// The database pool.
+    pub db: Database,
+    /// The clock all time-based rules read.
+    pub clock: SharedClock,
+    /// The root of the key hierarchy; never leaves the crypto crate unwrapped.
+    pub master_key: Arc<MasterKey>,
+    /// True when running on a generated development key.
+    pub development_key: bool,
+    /// Wakes the outbox dispatcher after a commit.
+    pub outbox: OutboxWaker,
+    /// The newest applied migration.
+    pub schema_version: String,
+    /// When this process started serving.
+    pub started_at: DateTime<Utc>,
+}

@@ -1,0 +1,233 @@
+//! One port for everything: gRPC services, health, reflection and plain HTTP, with request
+//! ids, size limits, deadlines, and a graceful shutdown that drains requests and the outbox.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::HeaderName;
+use listone_core::config::ServeSettings;
+use listone_core::outbox::{Dispatcher, DispatcherConfig, EventSink};
+use listone_core::{Database, SharedClock};
+use listone_crypto::MasterKey;
+use listone_proto::system::v1::system_service_server::SystemServiceServer;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::Routes;
+use tonic_health::ServingStatus;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::context::AppContext;
+use crate::startup::{self, StartupError};
+use crate::system::SystemApi;
+use crate::telemetry::{self, MakeRequestUuidV7, RequestSpan};
+
+/// Every gRPC service this process serves; each answers SERVING on `grpc.health.v1.Health`.
+pub const SERVICE_NAMES: &[&str] = &[
+    "listone.system.v1.SystemService",
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
+
+/// Largest header block accepted on a request.
+pub const MAX_HEADER_LIST_BYTES: u32 = 32 * 1024;
+
+/// Everything needed to start serving.
+#[derive(Debug)]
+pub struct ServerOptions {
+    /// Open, migrated database.
+    pub db: Database,
+    /// Clock for every time rule.
+    pub clock: SharedClock,
+    /// Loaded master key.
+    pub master_key: MasterKey,
+    /// Whether the key is a development key.
+    pub development_key: bool,
+    /// Port, limits, deadlines.
+    pub serve: ServeSettings,
+    /// Outbox consumers.
+    pub sinks: Vec<Arc<dyn EventSink>>,
+    /// Outbox tuning.
+    pub dispatcher: DispatcherConfig,
+}
+
+/// A server accepting connections; stop it with [`RunningServer::shutdown`].
+#[derive(Debug)]
+pub struct RunningServer {
+    local_addr: SocketAddr,
+    ctx: AppContext,
+    grace: Duration,
+    stop_server: Option<oneshot::Sender<()>>,
+    stop_dispatcher: Option<oneshot::Sender<()>>,
+    server: JoinHandle<Result<(), tonic::transport::Error>>,
+    dispatcher: JoinHandle<()>,
+}
+
+/// The server stopped on its own.
+#[derive(Debug, thiserror::Error)]
+#[error("server stopped: {0}")]
+pub struct ServeError(String);
+
+/// Starts serving on `listener` in the background.
+pub async fn start(options: ServerOptions, listener: TcpListener) -> Result<RunningServer, StartupError> {
+    let local_addr =
+        listener.local_addr().map_err(|e| StartupError::Bind { addr: options.serve.listen, reason: e.to_string() })?;
+    let dispatcher = Dispatcher::new(options.db.clone(), options.clock.clone(), options.sinks, options.dispatcher);
+    let ctx = AppContext {
+        schema_version: startup::schema_version(&options.db).await?,
+        db: options.db,
+        started_at: options.clock.now(),
+        clock: options.clock,
+        master_key: Arc::new(options.master_key),
+        development_key: options.development_key,
+        outbox: dispatcher.waker(),
+    };
+    let serve = options.serve;
+    let routes = routes(&ctx, &serve).await?;
+
+    let request_id = HeaderName::from_static(telemetry::REQUEST_ID_HEADER);
+    let layers = tower::ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuidV7))
+        .layer(TraceLayer::new_for_grpc().make_span_with(RequestSpan))
+        .layer(PropagateRequestIdLayer::new(request_id));
+
+    let (stop_server, server_stopped) = oneshot::channel::<()>();
+    let server = tonic::transport::Server::builder()
+        .timeout(serve.request_timeout)
+        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
+        .accept_http1(true)
+        .layer(layers)
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+            let _ = server_stopped.await;
+        });
+    let server = tokio::spawn(server);
+
+    let (stop_dispatcher, dispatcher_stopped) = oneshot::channel::<()>();
+    let dispatcher = tokio::spawn(dispatcher.run(
+        async {
+            let _ = dispatcher_stopped.await;
+        },
+        serve.shutdown_grace,
+    ));
+    tracing::info!(%local_addr, engine = ctx.db.engine().name(), schema = %ctx.schema_version, "listone serving");
+    Ok(RunningServer {
+        local_addr,
+        ctx,
+        grace: serve.shutdown_grace,
+        stop_server: Some(stop_server),
+        stop_dispatcher: Some(stop_dispatcher),
+        server,
+        dispatcher,
+    })
+}
+
+async fn routes(ctx: &AppContext, serve: &ServeSettings) -> Result<Routes, StartupError> {
+    let limit = serve.max_request_bytes;
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    for name in SERVICE_NAMES {
+        health_reporter.set_service_status(*name, ServingStatus::Serving).await;
+    }
+    let reflection = |e: tonic_reflection::server::Error| StartupError::Migration(format!("reflection: {e}"));
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(listone_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(reflection)?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(listone_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .map_err(reflection)?;
+
+    Ok(Routes::from(crate::http::router(ctx.clone(), limit))
+        .add_service(health.max_decoding_message_size(limit))
+        .add_service(reflection_v1.max_decoding_message_size(limit))
+        .add_service(reflection_v1alpha.max_decoding_message_size(limit))
+        .add_service(SystemServiceServer::new(SystemApi::new(ctx.clone())).max_decoding_message_size(limit)))
+}
+
+impl RunningServer {
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The shared context (tests reach the database through it).
+    pub fn context(&self) -> &AppContext {
+        &self.ctx
+    }
+
+    /// Serves until `signal` resolves or the server fails, then shuts down gracefully.
+    pub async fn run_until(mut self, signal: impl std::future::Future<Output = ()>) -> Result<(), ServeError> {
+        tokio::select! {
+            () = signal => {
+                tracing::info!("shutdown requested; draining in-flight requests and the outbox");
+                self.shutdown().await
+            }
+            result = &mut self.server => {
+                let _ = self.stop_dispatcher.take().map(|tx| tx.send(()));
+                let _ = (&mut self.dispatcher).await;
+                match result {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(ServeError(e.to_string())),
+                    Err(e) => Err(ServeError(e.to_string())),
+                }
+            }
+        }
+    }
+
+    /// Stops accepting, lets in-flight requests finish (bounded by the grace period), drains
+    /// the outbox, and returns.
+    pub async fn shutdown(mut self) -> Result<(), ServeError> {
+        if let Some(tx) = self.stop_server.take() {
+            let _ = tx.send(());
+        }
+        let served = match tokio::time::timeout(self.grace, &mut self.server).await {
+            Ok(Ok(result)) => result.map_err(|e| ServeError(e.to_string())),
+            Ok(Err(join)) => Err(ServeError(join.to_string())),
+            Err(_) => {
+                tracing::warn!(
+                    grace_secs = self.grace.as_secs(),
+                    "requests still running after the grace period; closing"
+                );
+                self.server.abort();
+                Ok(())
+            }
+        };
+        if let Some(tx) = self.stop_dispatcher.take() {
+            let _ = tx.send(());
+        }
+        if let Err(e) = (&mut self.dispatcher).await {
+            tracing::warn!(error = %e, "outbox dispatcher ended abnormally");
+        }
+        tracing::info!("listone stopped");
+        served
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
