@@ -1,1 +1,16 @@
-//! placeholder
+//! Test harness: a fresh database per test and the in-process server on an ephemeral port.
+//!
+//! - [`TestDatabase`]: a migrated temp SQLite file, or, when `LISTONE_TEST_DATABASE_URL` is set,
+//!   a fresh PostgreSQL database created beside the one that URL names (dropped afterwards).
+//! - [`TestServer`]: `listone` serving on `127.0.0.1:0` over that database with a [`TestClock`],
+//!   with typed gRPC clients ready to use.
+//!
+//! A harness failure panics with a message: it is test infrastructure, not product code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod database;
+mod server;
+
+pub use database::{TEST_DATABASE_URL_ENV, TestDatabase};
+pub use listone_core::TestClock;
+pub use server::{TestServer, TestServerOptions};

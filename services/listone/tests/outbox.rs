@@ -1,0 +1,215 @@
+//! The transactional outbox on a real database: events commit and roll back with the change,
+//! survive restarts, are retried on the clock, and drain on shutdown.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use listone_core::outbox::{self, Dispatcher, DispatcherConfig, EventSink, NewEvent, OutboxEvent, SinkError};
+use listone_core::{Clock, EventId, OrgId, SharedClock, TestClock};
+use listone_testkit::{TestDatabase, TestServer, TestServerOptions};
+use sea_orm::{ConnectionTrait, TransactionTrait};
+
+/// Records what it is given; fails the first `failures` calls.
+#[derive(Debug)]
+struct RecordingSink {
+    name: &'static str,
+    seen: Mutex<Vec<EventId>>,
+    failures: Mutex<u32>,
+}
+
+impl RecordingSink {
+    fn new(name: &'static str, failures: u32) -> Arc<Self> {
+        Arc::new(Self { name, seen: Mutex::new(Vec::new()), failures: Mutex::new(failures) })
+    }
+    fn seen(&self) -> Vec<EventId> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl EventSink for RecordingSink {
+    fn name(&self) -> &str {
+        self.name
+    }
+    async fn deliver(&self, events: &[OutboxEvent]) -> Result<(), SinkError> {
+        let mut failures = self.failures.lock().unwrap();
+        if *failures > 0 {
+            *failures -= 1;
+            return Err(SinkError("consumer offline".into()));
+        }
+        self.seen.lock().unwrap().extend(events.iter().map(|e| e.id));
+        Ok(())
+    }
+}
+
+fn event(org: OrgId, n: u32) -> NewEvent {
+    NewEvent {
+        org_id: Some(org),
+        topic: "test.thing.changed".into(),
+        payload: serde_json::json!({ "n": n }),
+        request_id: None,
+    }
+}
+
+fn dispatcher(db: &TestDatabase, clock: &TestClock, sinks: Vec<Arc<dyn EventSink>>) -> Dispatcher {
+    let clock: SharedClock = Arc::new(clock.clone());
+    Dispatcher::new(db.database().clone(), clock, sinks, DispatcherConfig::default())
+}
+
+async fn scratch_table(db: &TestDatabase) {
+    db.database().conn().execute_unprepared("CREATE TABLE scratch_change (id VARCHAR(64) PRIMARY KEY)").await.unwrap();
+}
+
+async fn count(db: &TestDatabase, table: &str) -> i64 {
+    let conn = db.database().conn();
+    let stmt =
+        listone_core::db::statement(conn.get_database_backend(), &format!("SELECT COUNT(*) AS n FROM {table}"), []);
+    conn.query_one_raw(stmt).await.unwrap().unwrap().try_get::<i64>("", "n").unwrap()
+}
+
+#[tokio::test]
+async fn event_commits_with_the_change_and_rolls_back_with_it() {
+    let db = TestDatabase::create().await;
+    scratch_table(&db).await;
+    let clock = TestClock::starting_now();
+    let org = OrgId::new();
+
+    let txn = db.database().conn().begin().await.unwrap();
+    listone_core::db::execute(&txn, "INSERT INTO scratch_change (id) VALUES ($1)", ["a".into()]).await.unwrap();
+    outbox::enqueue(&txn, &clock, event(org, 1)).await.unwrap();
+    txn.rollback().await.unwrap();
+    assert_eq!(count(&db, "scratch_change").await, 0);
+    assert_eq!(count(&db, "outbox_event").await, 0, "a rolled-back change leaves no event");
+
+    let txn = db.database().conn().begin().await.unwrap();
+    listone_core::db::execute(&txn, "INSERT INTO scratch_change (id) VALUES ($1)", ["b".into()]).await.unwrap();
+    let id = outbox::enqueue(&txn, &clock, event(org, 2)).await.unwrap();
+    txn.commit().await.unwrap();
+
+    let sink = RecordingSink::new("audit", 0);
+    let report = dispatcher(&db, &clock, vec![sink.clone()]).drain().await.unwrap();
+    assert_eq!(report.delivered, 1);
+    assert_eq!(sink.seen(), vec![id], "the event id is the idempotency key");
+}
+
+#[tokio::test]
+async fn undelivered_events_survive_a_restart_and_arrive_in_order_once() {
+    let db = TestDatabase::create().await;
+    let clock = TestClock::starting_now();
+    let org = OrgId::new();
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(outbox::enqueue(db.database().conn(), &clock, event(org, n)).await.unwrap());
+    }
+    // A dispatcher that never ran (the process died) loses nothing.
+    drop(dispatcher(&db, &clock, vec![RecordingSink::new("audit", 0)]));
+
+    let sink = RecordingSink::new("audit", 0);
+    let restarted = dispatcher(&db, &clock, vec![sink.clone()]);
+    restarted.drain().await.unwrap();
+    assert_eq!(sink.seen(), ids);
+    // Delivered events are not offered again, also after another restart.
+    let again = dispatcher(&db, &clock, vec![sink.clone()]);
+    assert_eq!(again.drain().await.unwrap().delivered, 0);
+    assert_eq!(sink.seen().len(), 5);
+}
+
+#[tokio::test]
+async fn failed_delivery_is_retried_after_backoff_on_the_clock() {
+    let db = TestDatabase::create().await;
+    let clock = TestClock::starting_now();
+    let id = outbox::enqueue(db.database().conn(), &clock, event(OrgId::new(), 1)).await.unwrap();
+    let sink = RecordingSink::new("automation", 1);
+    let d = dispatcher(&db, &clock, vec![sink.clone()]);
+
+    let first = d.dispatch_once().await.unwrap();
+    assert_eq!((first.delivered, first.failed), (0, 1));
+    let too_soon = d.dispatch_once().await.unwrap();
+    assert_eq!((too_soon.delivered, too_soon.failed), (0, 0), "waits out its backoff");
+    clock.advance(chrono::Duration::seconds(1));
+    assert_eq!(d.dispatch_once().await.unwrap().delivered, 1);
+    assert_eq!(sink.seen(), vec![id]);
+}
+
+#[tokio::test]
+async fn each_sink_progresses_independently() {
+    let db = TestDatabase::create().await;
+    let clock = TestClock::starting_now();
+    outbox::enqueue(db.database().conn(), &clock, event(OrgId::new(), 1)).await.unwrap();
+    let healthy = RecordingSink::new("audit", 0);
+    let broken = RecordingSink::new("automation", 100);
+    let d = dispatcher(&db, &clock, vec![healthy.clone(), broken.clone()]);
+    let report = d.dispatch_once().await.unwrap();
+    assert_eq!((report.delivered, report.failed), (1, 1));
+    assert_eq!(healthy.seen().len(), 1);
+    assert!(broken.seen().is_empty());
+}
+
+#[tokio::test]
+async fn a_poison_event_is_parked_after_max_attempts() {
+    let db = TestDatabase::create().await;
+    let clock = TestClock::starting_now();
+    outbox::enqueue(db.database().conn(), &clock, event(OrgId::new(), 1)).await.unwrap();
+    let sink = RecordingSink::new("audit", u32::MAX);
+    let config = DispatcherConfig { max_attempts: 3, ..DispatcherConfig::default() };
+    let shared: SharedClock = Arc::new(clock.clone());
+    let d = Dispatcher::new(db.database().clone(), shared, vec![sink.clone()], config);
+    for _ in 0..3 {
+        assert_eq!(d.dispatch_once().await.unwrap().failed, 1);
+        clock.advance(chrono::Duration::hours(2));
+    }
+    assert_eq!(d.dispatch_once().await.unwrap(), Default::default(), "parked events are not offered again");
+}
+
+#[tokio::test]
+async fn delivered_events_are_pruned_after_retention_but_pending_ones_are_kept() {
+    let db = TestDatabase::create().await;
+    let clock = TestClock::starting_now();
+    let org = OrgId::new();
+    outbox::enqueue(db.database().conn(), &clock, event(org, 1)).await.unwrap();
+    let audit = RecordingSink::new("audit", 0);
+    let automation = RecordingSink::new("automation", 100);
+    let d = dispatcher(&db, &clock, vec![audit.clone(), automation.clone()]);
+    d.dispatch_once().await.unwrap();
+    clock.advance(chrono::Duration::days(2));
+    assert_eq!(d.prune().await.unwrap(), 0, "automation has not taken it yet");
+
+    let only_audit = dispatcher(&db, &clock, vec![audit.clone()]);
+    assert_eq!(only_audit.prune().await.unwrap(), 1);
+    assert_eq!(count(&db, "outbox_event").await, 0);
+    assert_eq!(count(&db, "outbox_delivery").await, 0);
+}
+
+#[tokio::test]
+async fn bad_events_are_refused_and_nothing_is_written() {
+    let db = TestDatabase::create().await;
+    let clock = TestClock::starting_now();
+    let mut bad = event(OrgId::new(), 1);
+    bad.topic = String::new();
+    bad.payload = serde_json::json!({ "blob": "x".repeat(300 * 1024) });
+    let err = outbox::enqueue(db.database().conn(), &clock, bad).await.unwrap_err();
+    let listone_core::Error::InvalidArgument { violations } = err else { panic!("expected invalid argument") };
+    let fields: Vec<_> = violations.iter().map(|v| v.field.as_str()).collect();
+    assert_eq!(fields, ["topic", "payload"], "every problem reported at once");
+    assert_eq!(count(&db, "outbox_event").await, 0);
+}
+
+#[tokio::test]
+async fn server_shutdown_drains_the_outbox() {
+    let sink = RecordingSink::new("audit", 0);
+    let options = TestServerOptions {
+        sinks: vec![sink.clone()],
+        // Never polls on its own: only the shutdown drain can deliver.
+        dispatcher: DispatcherConfig { poll_interval: Duration::from_secs(3600), ..DispatcherConfig::default() },
+        ..Default::default()
+    };
+    let server = TestServer::start_with(options).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let clock = server.clock().clone();
+    let id = outbox::enqueue(server.db().conn(), &clock, event(OrgId::new(), 1)).await.unwrap();
+    assert!(clock.now() <= chrono::Utc::now());
+    assert!(sink.seen().is_empty());
+    server.shutdown().await;
+    assert_eq!(sink.seen(), vec![id]);
+}
