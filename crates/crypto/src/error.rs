@@ -62,6 +62,54 @@ pub enum CryptoError {
         /// How many bytes were given.
         found: usize,
     },
+
+    /// Stored wrapped-secret bytes are shorter than an envelope.
+    #[error("wrapped secret bytes are malformed (too short); the stored value is corrupted or not a wrapped secret")]
+    WrappedSecretFormat,
+
+    /// An unwrapped signing key is not an Ed25519 PKCS#8 v2 document.
+    #[error("stored signing key is not a valid Ed25519 key; the wrapped value holds something else")]
+    SigningKeyFormat,
+
+    /// An org key was wrapped by a different master key than the one configured.
+    #[error(
+        "org key was wrapped by master key {stored}, but the configured master key is {current}; configure the original master key (or re-wrap org keys before rotating)"
+    )]
+    MasterKeyMismatch {
+        /// Fingerprint recorded beside the org key.
+        stored: String,
+        /// Fingerprint of the configured master key.
+        current: String,
+    },
+
+    /// The key ring's database read or write failed.
+    #[error("key ring could not {operation}: {source}")]
+    Storage {
+        /// What the key ring was doing, e.g. `read org key`.
+        operation: &'static str,
+        /// The database error (its message carries no bound values, so no key material).
+        #[source]
+        source: sea_orm::DbErr,
+    },
+}
+
+impl From<CryptoError> for listone_core::Error {
+    /// Every crypto failure is the platform's fault, not the caller's: `Internal`, except an
+    /// unreachable database, which is `Unavailable` as everywhere else on the platform.
+    fn from(err: CryptoError) -> Self {
+        let context = match err {
+            CryptoError::Storage { source: sea_orm::DbErr::Conn(_) | sea_orm::DbErr::ConnectionAcquire(_), .. } => {
+                tracing::warn!(error = %err, "key ring database unavailable");
+                return listone_core::Error::Unavailable { what: "database".to_owned() };
+            }
+            CryptoError::Decrypt => "decrypt failed".to_owned(),
+            CryptoError::Encrypt => "encrypt failed".to_owned(),
+            CryptoError::KeyWrap => "key unwrap failed".to_owned(),
+            CryptoError::Random => "system random number generator failed".to_owned(),
+            other => format!("crypto: {other}"),
+        };
+        listone_core::Error::internal(context)
+    }
 }
 
 #[cfg(test)]
@@ -84,5 +132,33 @@ mod tests {
     fn length_error_reports_the_found_length() {
         let text = CryptoError::MasterKeyLength { found: 16 }.to_string();
         assert!(text.contains("found 16"));
+    }
+
+    #[test]
+    fn decrypt_failure_becomes_an_internal_platform_error() {
+        let err: listone_core::Error = CryptoError::Decrypt.into();
+        assert!(matches!(&err, listone_core::Error::Internal { context } if context == "decrypt failed"));
+        let err: listone_core::Error = CryptoError::KeyWrap.into();
+        assert!(matches!(err, listone_core::Error::Internal { .. }));
+    }
+
+    #[test]
+    fn key_ring_storage_errors_map_to_internal_or_unavailable() {
+        let failed = CryptoError::Storage { operation: "read org key", source: sea_orm::DbErr::Custom("boom".into()) };
+        match listone_core::Error::from(failed) {
+            listone_core::Error::Internal { context } => assert!(context.contains("read org key"), "{context}"),
+            other => panic!("expected Internal, got {other:?}"),
+        }
+        let unreachable = CryptoError::Storage {
+            operation: "read org key",
+            source: sea_orm::DbErr::Conn(sea_orm::RuntimeErr::Internal("refused".into())),
+        };
+        assert!(matches!(listone_core::Error::from(unreachable), listone_core::Error::Unavailable { .. }));
+    }
+
+    #[test]
+    fn master_key_mismatch_names_both_fingerprints() {
+        let text = CryptoError::MasterKeyMismatch { stored: "aaaa".into(), current: "bbbb".into() }.to_string();
+        assert!(text.contains("aaaa") && text.contains("bbbb"));
     }
 }

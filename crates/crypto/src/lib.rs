@@ -1,9 +1,13 @@
 //! Cryptography for List One: master key loading, AES-256-GCM envelope
-//! encryption, key wrapping and HMAC blind indexes, all built on `ring`.
+//! encryption, key wrapping, the key ring, HMAC blind indexes and Ed25519
+//! signing keys, all built on `ring`.
 //!
 //! Key hierarchy: the [`MasterKey`] wraps per-org [`DataKey`]s, which wrap
 //! per-subject [`DataKey`]s, which seal personal data bound to its place by an
-//! [`Aad`]. Keys are zeroized on drop and never leave this crate as bytes.
+//! [`Aad`]. The [`KeyRing`] stores that hierarchy in the database and
+//! crypto-shreds a subject by deleting its key. Audit checkpoints are signed by
+//! a [`SigningKeyPair`] stored only as a master-key-wrapped [`WrappedSecret`].
+//! Keys are zeroized on drop and never leave this crate as bytes.
 
 mod aad;
 mod blind_index;
@@ -12,9 +16,13 @@ mod envelope;
 mod error;
 mod hex;
 mod key_file;
+mod key_wrap;
+mod keyring;
 mod master_key;
 mod random;
+mod signing;
 mod wrapped_key;
+mod wrapped_secret;
 
 /// Canonical, unambiguous associated data binding a ciphertext to its org, module, field and record.
 pub use aad::Aad;
@@ -26,6 +34,8 @@ pub use blind_index::BlindIndexKey;
 pub use data_key::DataKey;
 /// The single error type; messages never contain key material or plaintext.
 pub use error::CryptoError;
+/// Master, org and subject keys stored wrapped in the database; creates, caches and destroys them.
+pub use keyring::KeyRing;
 /// Whether the development master key file was created or reused.
 pub use master_key::DevelopmentKeyStatus;
 /// Non-secret fingerprint of a master key, for tracking rotation.
@@ -40,5 +50,13 @@ pub use random::random_bytes;
 pub use random::random_token;
 /// SHA-256 digest.
 pub use random::sha256;
+/// Ed25519 key pair for audit checkpoints; its private key leaves only master-key-wrapped.
+pub use signing::SigningKeyPair;
+/// Checks an Ed25519 signature against a 32-byte public key.
+pub use signing::verify_ed25519;
+/// Length of an Ed25519 public key (32) and signature (64).
+pub use signing::{ED25519_PUBLIC_KEY_LEN, ED25519_SIGNATURE_LEN};
 /// An encrypted key in storable form (version || nonce || ciphertext || tag).
 pub use wrapped_key::WrappedKey;
+/// An encrypted secret of any length (a signing key) in storable form.
+pub use wrapped_secret::WrappedSecret;

@@ -1,13 +1,13 @@
-//! Wrapped (encrypted) keys and the one wrapping routine shared by master and org keys.
+//! Wrapped (encrypted) `DataKey`s, as written by master and org keys.
 //!
-//! A wrapped key is an envelope whose plaintext is a 32-byte `DataKey`. The
-//! caller's context is nested inside a fixed key-wrap domain so a wrapped key
-//! can never be mistaken for an ordinary data envelope under the same AAD.
+//! A wrapped key is an envelope whose plaintext is a 32-byte `DataKey`,
+//! sealed by `key_wrap` under its own domain so it can never
+//! be mistaken for a data envelope or a wrapped secret under the same AAD.
 
 use std::fmt;
 
-use crate::envelope::{self, KEY_LEN, OVERHEAD, VERSION};
-use crate::{Aad, CryptoError, DataKey};
+use crate::envelope::{KEY_LEN, OVERHEAD, VERSION};
+use crate::{Aad, CryptoError, DataKey, key_wrap};
 
 /// Total length of a version-1 wrapped key.
 const WRAPPED_LEN: usize = OVERHEAD + KEY_LEN;
@@ -45,8 +45,7 @@ impl fmt::Debug for WrappedKey {
 
 /// Encrypts `key` under `wrapping_key`, bound to `context`.
 pub(crate) fn wrap_with(wrapping_key: &[u8; KEY_LEN], key: &DataKey, context: &Aad) -> Result<WrappedKey, CryptoError> {
-    let aad = wrap_aad(context);
-    let bytes = envelope::seal(wrapping_key, key.secret(), aad.as_bytes())?;
+    let bytes = key_wrap::wrap(wrapping_key, WRAP_DOMAIN, key.secret(), context)?;
     Ok(WrappedKey { bytes })
 }
 
@@ -56,16 +55,8 @@ pub(crate) fn unwrap_with(
     wrapped: &WrappedKey,
     context: &Aad,
 ) -> Result<DataKey, CryptoError> {
-    let aad = wrap_aad(context);
-    let plaintext = envelope::open(wrapping_key, &wrapped.bytes, aad.as_bytes()).map_err(|err| match err {
-        CryptoError::Decrypt => CryptoError::KeyWrap,
-        other => other,
-    })?;
+    let plaintext = key_wrap::unwrap(wrapping_key, WRAP_DOMAIN, &wrapped.bytes, context)?;
     DataKey::from_slice(&plaintext).ok_or(CryptoError::KeyWrap)
-}
-
-fn wrap_aad(context: &Aad) -> Aad {
-    Aad::new(WRAP_DOMAIN).with("context", context.as_bytes())
 }
 
 #[cfg(test)]
