@@ -38,25 +38,25 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ConfigArgs {
     /// TOML configuration file; unknown keys are refused.
-    #[arg(long, env = "LISTONE_CONFIG", value_name = "FILE")]
+    #[arg(long, global = true, env = "LISTONE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Database URL: `sqlite://path/to/file.db` or `postgres://user@host:5432/db`.
-    #[arg(long, env = "LISTONE_DATABASE_URL", value_name = "URL")]
+    #[arg(long, global = true, env = "LISTONE_DATABASE_URL", value_name = "URL")]
     pub database_url: Option<String>,
     /// Directory for the embedded database, development key and attachments.
-    #[arg(long, env = "LISTONE_DATA_DIR", value_name = "DIR")]
+    #[arg(long, global = true, env = "LISTONE_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// File holding the base64 256-bit master key (alternatively set LISTONE_MASTER_KEY).
-    #[arg(long, env = "LISTONE_MASTER_KEY_FILE", value_name = "FILE")]
+    #[arg(long, global = true, env = "LISTONE_MASTER_KEY_FILE", value_name = "FILE")]
     pub master_key_file: Option<PathBuf>,
     /// Log format.
-    #[arg(long, env = "LISTONE_LOG_FORMAT", value_enum)]
+    #[arg(long, global = true, env = "LISTONE_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
     /// Log filter in `tracing` syntax, e.g. `info,listone=debug`.
-    #[arg(long, env = "LISTONE_LOG", value_name = "FILTER")]
+    #[arg(long, global = true, env = "LISTONE_LOG", value_name = "FILTER")]
     pub log: Option<String>,
     /// Maximum database connections.
-    #[arg(long, env = "LISTONE_DB_MAX_CONNECTIONS", value_name = "N")]
+    #[arg(long, global = true, env = "LISTONE_DB_MAX_CONNECTIONS", value_name = "N")]
     pub db_max_connections: Option<u32>,
 }
 

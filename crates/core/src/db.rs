@@ -165,6 +165,43 @@ pub async fn execute<C: ConnectionTrait>(
     Ok(conn.execute_raw(stmt).await?.rows_affected())
 }
 
+/// Most bind parameters put in one statement (below SQLite's and PostgreSQL's limits).
+pub const MAX_PARAMS_PER_STATEMENT: usize = 30_000;
+
+/// Inserts `rows` into `table` with multi-row `VALUES`, chunked under the parameter limit.
+/// Table and column names must be trusted identifiers, never user input.
+pub async fn insert_many<C: ConnectionTrait>(
+    conn: &C,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Value>>,
+) -> Result<u64, DbErr> {
+    if rows.is_empty() || columns.is_empty() {
+        return Ok(0);
+    }
+    let per_chunk = (MAX_PARAMS_PER_STATEMENT / columns.len()).max(1);
+    let mut inserted = 0;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<Value>> = rows.by_ref().take(per_chunk).collect();
+        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+        let mut values = Vec::with_capacity(chunk.len() * columns.len());
+        for (r, row) in chunk.into_iter().enumerate() {
+            if r > 0 {
+                sql.push_str(", ");
+            }
+            let placeholders: Vec<String> =
+                (0..columns.len()).map(|c| format!("${}", r * columns.len() + c + 1)).collect();
+            sql.push('(');
+            sql.push_str(&placeholders.join(", "));
+            sql.push(')');
+            values.extend(row);
+        }
+        inserted += execute(conn, &sql, values).await?;
+    }
+    Ok(inserted)
+}
+
 fn engine_of(url: &str) -> Result<Engine, DbConnectError> {
     let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or_default();
     match scheme {
@@ -195,7 +232,15 @@ fn ensure_writable(path: &Path) -> Result<(), DbConnectError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(unwritable)?;
     }
-    std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(unwritable)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Only the server's user may read the database file (applies when it is created).
+        options.mode(0o600);
+    }
+    options.open(path).map_err(unwritable)?;
     Ok(())
 }
 

@@ -71,6 +71,14 @@ pub enum Error {
         /// Human-readable explanation.
         message: String,
     },
+    /// A position or size beyond what exists (sequence numbers, tree sizes).
+    #[error("out of range: {field} {message}")]
+    OutOfRange {
+        /// The offending field.
+        field: String,
+        /// The rule, e.g. `must be below the tree size`.
+        message: String,
+    },
     /// Authenticated, but not allowed.
     #[error("permission denied: {message}")]
     PermissionDenied {
@@ -117,6 +125,15 @@ impl Error {
         Error::InvalidArgument { violations: vec![FieldViolation::new(field, description)] }
     }
 
+    /// A permission denial for a missing scope.
+    pub fn missing_scope(scope: &str) -> Self {
+        Error::PermissionDenied {
+            reason: "MISSING_SCOPE",
+            field: None,
+            message: format!("the token lacks scope {scope}"),
+        }
+    }
+
     /// An unexpected failure with context for the log.
     pub fn internal(context: impl Into<String>) -> Self {
         Error::Internal { context: context.into() }
@@ -130,6 +147,7 @@ impl Error {
             Error::AlreadyExists { .. } => Code::AlreadyExists,
             Error::Aborted { .. } => Code::Aborted,
             Error::FailedPrecondition { .. } => Code::FailedPrecondition,
+            Error::OutOfRange { .. } => Code::OutOfRange,
             Error::PermissionDenied { .. } => Code::PermissionDenied,
             Error::Unauthenticated { .. } => Code::Unauthenticated,
             Error::ResourceExhausted { .. } => Code::ResourceExhausted,
@@ -147,6 +165,7 @@ impl Error {
             Error::Aborted { reason, .. }
             | Error::FailedPrecondition { reason, .. }
             | Error::PermissionDenied { reason, .. } => reason,
+            Error::OutOfRange { .. } => "OUT_OF_RANGE",
             Error::Unauthenticated { .. } => "UNAUTHENTICATED",
             Error::ResourceExhausted { limit } => limit,
             Error::Unavailable { .. } => "UNAVAILABLE",
@@ -184,6 +203,9 @@ impl From<Error> for Status {
             for v in violations {
                 details.add_bad_request_violation(v.field.clone(), v.description.clone());
             }
+        }
+        if let Error::OutOfRange { field, message } = &err {
+            details.add_bad_request_violation(field.clone(), message.clone());
         }
         if let Error::AlreadyExists { field, .. } = &err {
             details.add_bad_request_violation(field.clone(), "must be unique");

@@ -3,12 +3,14 @@
 //! - [`ids`]: UUIDv7 newtypes (`OrgId`, `UserId`, `RecordId`, ...).
 //! - [`principal`]: who is calling (`Principal`, `Actor`, `App`).
 //! - [`error`]: the platform [`Error`] and its single mapping onto `tonic::Status`.
+//! - [`auth`]: the [`auth::Authenticator`] port and [`auth::RequestMeta`] (request id, IP, user agent).
 //! - [`clock`]: the [`Clock`] port (system and test clocks).
 //! - [`secret`]: [`Secret`], a wrapper whose Debug never prints personal data or credentials.
 //! - [`config`]: flags, environment and TOML file, with documented precedence.
 //! - [`db`]: SQLite / PostgreSQL connection through sea-orm.
 //! - [`outbox`]: transactional outbox and its at-least-once [`outbox::Dispatcher`].
 
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -31,6 +31,14 @@ pub enum StartupError {
     /// Migrations failed.
     #[error("database migration failed: {0}; the database was left at its previous schema")]
     Migration(String),
+    /// A component could not be set up (reflection, audit signing key).
+    #[error("cannot set up {component}: {reason}")]
+    Setup {
+        /// What failed.
+        component: &'static str,
+        /// Why.
+        reason: String,
+    },
     /// The listen address is taken.
     #[error(
         "cannot listen on {addr}: the address is already in use; stop the other process or choose another with --listen / LISTONE_LISTEN"

@@ -45,3 +45,67 @@ impl<B> MakeSpan<B> for RequestSpan {
         tracing::info_span!("request", path = %request.uri().path(), request_id = %request_id)
     }
 }
+
+/// Longest client-supplied request id kept.
+pub const MAX_REQUEST_ID_LEN: usize = 64;
+
+/// Whether a client-supplied request id is safe to log: 1..=64 of `[A-Za-z0-9._-]`.
+pub fn is_acceptable_request_id(value: &[u8]) -> bool {
+    !value.is_empty()
+        && value.len() <= MAX_REQUEST_ID_LEN
+        && value.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// Drops a client-supplied request id that could inject into logs or carry personal data, so a
+/// fresh one is generated instead.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SanitizeRequestIdLayer;
+
+impl<S> tower::Layer<S> for SanitizeRequestIdLayer {
+    type Service = SanitizeRequestId<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        SanitizeRequestId { inner }
+    }
+}
+
+/// The service of [`SanitizeRequestIdLayer`].
+#[derive(Debug, Clone)]
+pub struct SanitizeRequestId<S> {
+    inner: S,
+}
+
+impl<S, B> tower::Service<Request<B>> for SanitizeRequestId<S>
+where
+    S: tower::Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let bad = request.headers().get(REQUEST_ID_HEADER).is_some_and(|v| !is_acceptable_request_id(v.as_bytes()));
+        if bad {
+            request.headers_mut().remove(REQUEST_ID_HEADER);
+        }
+        self.inner.call(request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_short_request_ids_are_kept() {
+        assert!(is_acceptable_request_id(b"0194f1c2-aaaa-7bbb-8ccc-123456789abc"));
+        assert!(is_acceptable_request_id(b"client.req_42"));
+        assert!(!is_acceptable_request_id(b""));
+        assert!(!is_acceptable_request_id(b"alice@example.com"));
+        assert!(!is_acceptable_request_id(b"x\nlevel=ERROR fake"));
+        assert!(!is_acceptable_request_id(&[b'a'; 65]));
+    }
+}

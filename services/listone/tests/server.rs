@@ -82,6 +82,14 @@ async fn request_id_is_generated_or_propagated() {
     request.metadata_mut().insert("x-request-id", "client-chosen-123".parse().unwrap());
     let response = server.system().ping(request).await.unwrap();
     assert_eq!(response.metadata().get("x-request-id").unwrap(), "client-chosen-123");
+
+    // An id that could inject into logs or carry personal data is replaced by a fresh one.
+    let mut request = tonic::Request::new(PingRequest {});
+    request.metadata_mut().insert("x-request-id", "alice@example.com".parse().unwrap());
+    let response = server.system().ping(request).await.unwrap();
+    let replaced = response.metadata().get("x-request-id").unwrap().to_str().unwrap();
+    assert_ne!(replaced, "alice@example.com");
+    assert!(uuid::Uuid::parse_str(replaced).is_ok());
     server.shutdown().await;
 }
 

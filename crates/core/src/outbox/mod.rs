@@ -23,6 +23,8 @@ pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 /// An event to record beside a change.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
+    /// Chosen by the writer, so it can be bound into sealed payloads before the insert.
+    pub id: EventId,
     /// The tenant the event belongs to; `None` only for platform-level events.
     pub org_id: Option<OrgId>,
     /// Dotted topic, e.g. `records.record.created`.
@@ -78,7 +80,7 @@ pub async fn enqueue<C: ConnectionTrait>(conn: &C, clock: &dyn Clock, event: New
     violations.check(payload_len > MAX_PAYLOAD_BYTES, "payload", "must be at most 262144 bytes");
     violations.into_result()?;
 
-    let id = EventId::new();
+    let id = event.id;
     db::execute(
         conn,
         "INSERT INTO outbox_event (id, org_id, topic, payload, request_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -93,6 +95,13 @@ pub async fn enqueue<C: ConnectionTrait>(conn: &C, clock: &dyn Clock, event: New
     )
     .await?;
     Ok(id)
+}
+
+impl NewEvent {
+    /// An event with a fresh id and no request id.
+    pub fn new(org_id: Option<OrgId>, topic: impl Into<String>, payload: serde_json::Value) -> Self {
+        Self { id: EventId::new(), org_id, topic: topic.into(), payload, request_id: None }
+    }
 }
 
 impl OutboxEvent {

@@ -1,0 +1,102 @@
+//! Who is calling: the [`Authenticator`] port every service asks for a [`Principal`], and the
+//! request facts (request id, source IP, user agent) that audit entries carry.
+
+use std::net::SocketAddr;
+
+use tonic::metadata::MetadataMap;
+
+use crate::error::Error;
+use crate::ids::RequestId;
+use crate::principal::Principal;
+
+/// Turns request credentials into a principal. Fails closed: no valid credential, no principal.
+#[async_trait::async_trait]
+pub trait Authenticator: Send + Sync + std::fmt::Debug {
+    /// The principal behind these request headers, or `Unauthenticated`.
+    async fn authenticate(&self, metadata: &MetadataMap) -> Result<Principal, Error>;
+}
+
+/// The authenticator in force until a token verifier is configured: refuses every call.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTokenVerifier;
+
+#[async_trait::async_trait]
+impl Authenticator for NoTokenVerifier {
+    async fn authenticate(&self, _metadata: &MetadataMap) -> Result<Principal, Error> {
+        Err(Error::Unauthenticated { message: "no token verifier is configured on this server".to_owned() })
+    }
+}
+
+/// The bearer token of a request, if any.
+pub fn bearer_token(metadata: &MetadataMap) -> Option<&str> {
+    let value = metadata.get("authorization")?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty())
+}
+
+/// Longest user agent kept; longer ones are cut (recording must not fail on a long header).
+pub const MAX_USER_AGENT_CHARS: usize = 512;
+
+/// Facts about the request that audit entries record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestMeta {
+    /// From `x-request-id` (set by the server layer when the client sent none).
+    pub request_id: Option<RequestId>,
+    /// The peer address of the connection.
+    pub source_ip: Option<String>,
+    /// The `user-agent` header, truncated.
+    pub user_agent: Option<String>,
+}
+
+impl RequestMeta {
+    /// Reads the facts from a tonic request.
+    pub fn from_request<T>(request: &tonic::Request<T>) -> Self {
+        Self::from_parts(request.metadata(), request.remote_addr())
+    }
+
+    /// Reads the facts from headers and the peer address.
+    pub fn from_parts(metadata: &MetadataMap, peer: Option<SocketAddr>) -> Self {
+        let request_id =
+            metadata.get("x-request-id").and_then(|v| v.to_str().ok()).and_then(|v| RequestId::parse(v).ok());
+        let user_agent = metadata
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect::<String>());
+        Self { request_id, source_ip: peer.map(|p| p.ip().to_string()), user_agent }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn bearer_tokens_are_read_case_insensitively_and_blank_ones_ignored() {
+        let mut m = MetadataMap::new();
+        m.insert("authorization", "bearer abc".parse().unwrap());
+        assert_eq!(bearer_token(&m), Some("abc"));
+        m.insert("authorization", "Basic abc".parse().unwrap());
+        assert_eq!(bearer_token(&m), None);
+        m.insert("authorization", "Bearer ".parse().unwrap());
+        assert_eq!(bearer_token(&m), None);
+    }
+
+    #[test]
+    fn request_meta_reads_id_peer_and_truncated_user_agent() {
+        let mut m = MetadataMap::new();
+        let id = RequestId::new();
+        m.insert("x-request-id", id.to_string().parse().unwrap());
+        m.insert("user-agent", "x".repeat(2000).parse().unwrap());
+        let meta = RequestMeta::from_parts(&m, Some("192.0.2.7:5555".parse().unwrap()));
+        assert_eq!(meta.request_id, Some(id));
+        assert_eq!(meta.source_ip.as_deref(), Some("192.0.2.7"));
+        assert_eq!(meta.user_agent.unwrap().len(), MAX_USER_AGENT_CHARS);
+    }
+
+    #[tokio::test]
+    async fn without_a_verifier_every_call_is_unauthenticated() {
+        let err = NoTokenVerifier.authenticate(&MetadataMap::new()).await.unwrap_err();
+        assert!(matches!(err, Error::Unauthenticated { .. }));
+    }
+}
