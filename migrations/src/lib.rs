@@ -6,6 +6,8 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_outbox;
+mod m20261124_000002_keyring;
+mod m20261124_000003_audit;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -14,6 +16,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261124_000001_outbox::Migration)]
+        vec![
+            Box::new(m20261124_000001_outbox::Migration),
+            Box::new(m20261124_000002_keyring::Migration),
+            Box::new(m20261124_000003_audit::Migration),
+        ]
     }
 }

@@ -7,6 +7,13 @@
 /// Encoded `FileDescriptorSet` of every List One proto, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/listone_descriptor.bin"));
 
+/// `listone.audit.v1`: the tamper-evident audit log.
+pub mod audit {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/listone.audit.v1.rs"));
+    }
+}
+
 /// `listone.system.v1`: server information and the ping baseline.
 pub mod system {
     pub mod v1 {

@@ -10,7 +10,9 @@
 
 mod database;
 mod server;
+mod tokens;
 
 pub use database::{TEST_DATABASE_URL_ENV, TestDatabase};
 pub use listone_core::TestClock;
 pub use server::{TestServer, TestServerOptions};
+pub use tokens::{StaticTokens, authed};

@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use listone::AppContext;
+use listone::maintenance::MaintenanceConfig;
 use listone::server::{self, RunningServer, ServerOptions};
 use listone_core::config::{DEFAULT_MAX_REQUEST_BYTES, ServeSettings};
 use listone_core::outbox::{DispatcherConfig, EventSink};
@@ -15,6 +17,7 @@ use tonic_health::pb::health_client::HealthClient;
 use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 
 use crate::TestDatabase;
+use crate::tokens::StaticTokens;
 
 /// Knobs for a test server.
 #[derive(Debug)]
@@ -27,6 +30,8 @@ pub struct TestServerOptions {
     pub sinks: Vec<Arc<dyn EventSink>>,
     /// Outbox tuning (the poll is fast in tests).
     pub dispatcher: DispatcherConfig,
+    /// Background maintenance cadence (fast checkpoint polls; decisions follow the test clock).
+    pub maintenance: MaintenanceConfig,
 }
 
 impl Default for TestServerOptions {
@@ -36,6 +41,10 @@ impl Default for TestServerOptions {
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
             sinks: Vec::new(),
             dispatcher: DispatcherConfig { poll_interval: Duration::from_millis(20), ..DispatcherConfig::default() },
+            maintenance: MaintenanceConfig {
+                checkpoint_poll: Duration::from_millis(50),
+                retention_poll: Duration::from_secs(3600),
+            },
         }
     }
 }
@@ -46,6 +55,7 @@ pub struct TestServer {
     addr: SocketAddr,
     channel: Channel,
     clock: TestClock,
+    tokens: Arc<StaticTokens>,
     server: Option<RunningServer>,
     // Declared last: the database is dropped after the server has stopped.
     database: TestDatabase,
@@ -61,6 +71,7 @@ impl TestServer {
     pub async fn start_with(options: TestServerOptions) -> Self {
         let database = TestDatabase::create().await;
         let clock = TestClock::starting_now();
+        let tokens = Arc::new(StaticTokens::default());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind an ephemeral port");
         let addr = listener.local_addr().expect("local addr");
         let serve = ServeSettings {
@@ -78,6 +89,8 @@ impl TestServer {
                 serve,
                 sinks: options.sinks,
                 dispatcher: options.dispatcher,
+                authenticator: tokens.clone(),
+                maintenance: options.maintenance,
             },
             listener,
         )
@@ -88,7 +101,7 @@ impl TestServer {
             .connect()
             .await
             .expect("connect to the test server");
-        Self { addr, channel, clock, server: Some(running), database }
+        Self { addr, channel, clock, tokens, server: Some(running), database }
     }
 
     /// The bound address.
@@ -104,6 +117,16 @@ impl TestServer {
     /// The clock the server reads; advance it to move deadlines.
     pub fn clock(&self) -> &TestClock {
         &self.clock
+    }
+
+    /// A bearer token that authenticates as `principal` on this server.
+    pub fn token_for(&self, principal: listone_core::Principal) -> String {
+        self.tokens.issue(principal)
+    }
+
+    /// The server's shared context (audit store, key ring, recorder, ...).
+    pub fn ctx(&self) -> &AppContext {
+        self.server.as_ref().expect("server is running").context()
     }
 
     /// The server's database.

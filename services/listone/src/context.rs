@@ -3,9 +3,12 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use listone_audit::AuditRecorder;
+use listone_audit::store::AuditStore;
+use listone_core::auth::Authenticator;
 use listone_core::outbox::OutboxWaker;
 use listone_core::{Database, SharedClock};
-use listone_crypto::MasterKey;
+use listone_crypto::{KeyRing, MasterKey};
 
 /// Database, clock, keys and outbox handle, shared by every service in the process.
 #[derive(Debug, Clone)]
@@ -18,6 +21,14 @@ pub struct AppContext {
     pub master_key: Arc<MasterKey>,
     /// True when running on a generated development key.
     pub development_key: bool,
+    /// Org and subject keys, wrapped under the master key.
+    pub keyring: Arc<KeyRing>,
+    /// Turns request credentials into principals.
+    pub authenticator: Arc<dyn Authenticator>,
+    /// The audit log.
+    pub audit: AuditStore,
+    /// Records audit events through the outbox.
+    pub audit_recorder: AuditRecorder,
     /// Wakes the outbox dispatcher after a commit.
     pub outbox: OutboxWaker,
     /// The newest applied migration.

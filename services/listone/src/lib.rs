@@ -4,6 +4,7 @@
 //! - [`startup`]: opening keys and the database, with one-line operator errors ([`StartupError`]).
 //! - [`server`]: gRPC and HTTP on one port, health, reflection, limits, graceful shutdown.
 //! - [`system`]: the `listone.system.v1.SystemService` implementation.
+//! - [`maintenance`]: background work on the clock (audit checkpoints, retention).
 //! - [`http`]: plain HTTP endpoints (liveness and readiness probes).
 //! - [`telemetry`]: tracing subscriber and request ids.
 //! - [`cli`]: command-line definitions.
@@ -11,6 +12,7 @@
 pub mod cli;
 pub mod context;
 pub mod http;
+pub mod maintenance;
 pub mod server;
 pub mod startup;
 pub mod system;

@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use clap::Parser;
 use listone::cli::{Cli, Command, KeyCommand};
+use listone::maintenance::MaintenanceConfig;
 use listone::server::{self, ServerOptions};
 use listone::startup::{self, StartupError};
 use listone::telemetry;
 use listone_core::SystemClock;
+use listone_core::auth::NoTokenVerifier;
 use listone_core::config::{ServeSettings, Settings};
 use listone_core::outbox::DispatcherConfig;
 
@@ -86,6 +88,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 serve,
                 sinks: Vec::new(),
                 dispatcher: DispatcherConfig::default(),
+                // Token verification arrives with List One Identity; until then every
+                // authenticated RPC is refused rather than served to anyone.
+                authenticator: Arc::new(NoTokenVerifier),
+                maintenance: MaintenanceConfig::default(),
             };
             let running = server::start(options, listener).await?;
             running.run_until(server::shutdown_signal()).await.map_err(|e| Failure::Runtime(e.to_string()))

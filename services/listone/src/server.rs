@@ -6,10 +6,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderName;
+use listone_audit::AuditRecorder;
+use listone_audit::signer::CheckpointSigner;
+use listone_audit::sink::AuditSink;
+use listone_audit::store::AuditStore;
+use listone_audit_service::AuditApi;
+use listone_core::auth::Authenticator;
 use listone_core::config::ServeSettings;
 use listone_core::outbox::{Dispatcher, DispatcherConfig, EventSink};
 use listone_core::{Database, SharedClock};
-use listone_crypto::MasterKey;
+use listone_crypto::{KeyRing, MasterKey};
+use listone_proto::audit::v1::audit_service_server::AuditServiceServer;
 use listone_proto::system::v1::system_service_server::SystemServiceServer;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -18,15 +25,16 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
 use tonic_health::ServingStatus;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 
 use crate::context::AppContext;
 use crate::startup::{self, StartupError};
 use crate::system::SystemApi;
-use crate::telemetry::{self, MakeRequestUuidV7, RequestSpan};
+use crate::telemetry::{self, MakeRequestUuidV7, RequestSpan, SanitizeRequestIdLayer};
 
 /// Every gRPC service this process serves; each answers SERVING on `grpc.health.v1.Health`.
 pub const SERVICE_NAMES: &[&str] = &[
+    "listone.audit.v1.AuditService",
     "listone.system.v1.SystemService",
     "grpc.health.v1.Health",
     "grpc.reflection.v1.ServerReflection",
@@ -49,10 +57,14 @@ pub struct ServerOptions {
     pub development_key: bool,
     /// Port, limits, deadlines.
     pub serve: ServeSettings,
-    /// Outbox consumers.
+    /// Outbox consumers besides the audit log (which is always wired).
     pub sinks: Vec<Arc<dyn EventSink>>,
     /// Outbox tuning.
     pub dispatcher: DispatcherConfig,
+    /// Turns request credentials into principals.
+    pub authenticator: Arc<dyn Authenticator>,
+    /// How often background maintenance (checkpoints, retention) runs.
+    pub maintenance: crate::maintenance::MaintenanceConfig,
 }
 
 /// A server accepting connections; stop it with [`RunningServer::shutdown`].
@@ -65,6 +77,7 @@ pub struct RunningServer {
     stop_dispatcher: Option<oneshot::Sender<()>>,
     server: JoinHandle<Result<(), tonic::transport::Error>>,
     dispatcher: JoinHandle<()>,
+    maintenance: crate::maintenance::MaintenanceHandle,
 }
 
 /// The server stopped on its own.
@@ -76,23 +89,42 @@ pub struct ServeError(String);
 pub async fn start(options: ServerOptions, listener: TcpListener) -> Result<RunningServer, StartupError> {
     let local_addr =
         listener.local_addr().map_err(|e| StartupError::Bind { addr: options.serve.listen, reason: e.to_string() })?;
-    let dispatcher = Dispatcher::new(options.db.clone(), options.clock.clone(), options.sinks, options.dispatcher);
+    let master_key = Arc::new(options.master_key);
+    let keyring = Arc::new(KeyRing::new(master_key.clone()));
+    let signer = CheckpointSigner::load_or_create(&options.db, &master_key, options.clock.now())
+        .await
+        .map_err(|e| StartupError::Setup { component: "the audit signing key", reason: e.to_string() })?;
+    let audit = AuditStore::new(options.db.clone(), keyring.clone(), Arc::new(signer), options.clock.clone());
+    let mut sinks = options.sinks;
+    sinks.push(Arc::new(AuditSink::new(audit.clone())));
+    let dispatcher = Dispatcher::new(options.db.clone(), options.clock.clone(), sinks, options.dispatcher);
     let ctx = AppContext {
         schema_version: startup::schema_version(&options.db).await?,
         db: options.db,
         started_at: options.clock.now(),
+        audit_recorder: AuditRecorder::new(keyring.clone(), options.clock.clone()),
         clock: options.clock,
-        master_key: Arc::new(options.master_key),
+        master_key,
         development_key: options.development_key,
+        keyring,
+        authenticator: options.authenticator,
+        audit,
         outbox: dispatcher.waker(),
     };
+    let maintenance = crate::maintenance::spawn(ctx.audit.clone(), options.maintenance);
     let serve = options.serve;
     let routes = routes(&ctx, &serve).await?;
 
     let request_id = HeaderName::from_static(telemetry::REQUEST_ID_HEADER);
+    let trace = TraceLayer::new_for_grpc()
+        .make_span_with(RequestSpan)
+        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO))
+        // Non-OK statuses are mostly client mistakes; server faults log themselves as errors.
+        .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG));
     let layers = tower::ServiceBuilder::new()
+        .layer(SanitizeRequestIdLayer)
         .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuidV7))
-        .layer(TraceLayer::new_for_grpc().make_span_with(RequestSpan))
+        .layer(trace)
         .layer(PropagateRequestIdLayer::new(request_id));
 
     let (stop_server, server_stopped) = oneshot::channel::<()>();
@@ -123,6 +155,7 @@ pub async fn start(options: ServerOptions, listener: TcpListener) -> Result<Runn
         stop_dispatcher: Some(stop_dispatcher),
         server,
         dispatcher,
+        maintenance,
     })
 }
 
@@ -132,7 +165,10 @@ async fn routes(ctx: &AppContext, serve: &ServeSettings) -> Result<Routes, Start
     for name in SERVICE_NAMES {
         health_reporter.set_service_status(*name, ServingStatus::Serving).await;
     }
-    let reflection = |e: tonic_reflection::server::Error| StartupError::Migration(format!("reflection: {e}"));
+    let reflection = |e: tonic_reflection::server::Error| StartupError::Setup {
+        component: "server reflection",
+        reason: e.to_string(),
+    };
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(listone_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -148,7 +184,15 @@ async fn routes(ctx: &AppContext, serve: &ServeSettings) -> Result<Routes, Start
         .add_service(health.max_decoding_message_size(limit))
         .add_service(reflection_v1.max_decoding_message_size(limit))
         .add_service(reflection_v1alpha.max_decoding_message_size(limit))
-        .add_service(SystemServiceServer::new(SystemApi::new(ctx.clone())).max_decoding_message_size(limit)))
+        .add_service(SystemServiceServer::new(SystemApi::new(ctx.clone())).max_decoding_message_size(limit))
+        .add_service(
+            AuditServiceServer::new(AuditApi::new(
+                ctx.audit.clone(),
+                ctx.audit_recorder.clone(),
+                ctx.authenticator.clone(),
+            ))
+            .max_decoding_message_size(limit),
+        ))
 }
 
 impl RunningServer {
@@ -170,6 +214,7 @@ impl RunningServer {
                 self.shutdown().await
             }
             result = &mut self.server => {
+                self.maintenance.stop().await;
                 let _ = self.stop_dispatcher.take().map(|tx| tx.send(()));
                 let _ = (&mut self.dispatcher).await;
                 match result {
@@ -199,6 +244,7 @@ impl RunningServer {
                 Ok(())
             }
         };
+        self.maintenance.stop().await;
         if let Some(tx) = self.stop_dispatcher.take() {
             let _ = tx.send(());
         }

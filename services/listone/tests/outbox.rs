@@ -44,12 +44,7 @@ impl EventSink for RecordingSink {
 }
 
 fn event(org: OrgId, n: u32) -> NewEvent {
-    NewEvent {
-        org_id: Some(org),
-        topic: "test.thing.changed".into(),
-        payload: serde_json::json!({ "n": n }),
-        request_id: None,
-    }
+    NewEvent::new(Some(org), "test.thing.changed", serde_json::json!({ "n": n }))
 }
 
 fn dispatcher(db: &TestDatabase, clock: &TestClock, sinks: Vec<Arc<dyn EventSink>>) -> Dispatcher {

@@ -1,0 +1,67 @@
+//! Background maintenance on a timer: audit checkpoints that are due by time, and audit
+//! retention. Decisions read the injected clock; the timer only says when to look.
+
+use std::time::Duration;
+
+use listone_audit::store::AuditStore;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// How often maintenance looks for work.
+#[derive(Debug, Clone, Copy)]
+pub struct MaintenanceConfig {
+    /// How often to look for logs whose checkpoint is due.
+    pub checkpoint_poll: Duration,
+    /// How often to apply retention.
+    pub retention_poll: Duration,
+}
+
+impl Default for MaintenanceConfig {
+    fn default() -> Self {
+        Self { checkpoint_poll: Duration::from_secs(1), retention_poll: Duration::from_secs(3600) }
+    }
+}
+
+/// Stops the maintenance task.
+#[derive(Debug)]
+pub struct MaintenanceHandle {
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl MaintenanceHandle {
+    /// Stops and waits for the task (a pass in progress finishes first).
+    pub async fn stop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Starts maintenance for `audit`.
+pub fn spawn(audit: AuditStore, config: MaintenanceConfig) -> MaintenanceHandle {
+    let (stop, mut stopped) = watch::channel(false);
+    let task = tokio::spawn(async move {
+        let mut checkpoints = tokio::time::interval(config.checkpoint_poll);
+        let mut retention = tokio::time::interval(config.retention_poll);
+        checkpoints.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        retention.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stopped.changed() => return,
+                _ = checkpoints.tick() => {
+                    if let Err(e) = audit.cut_due_checkpoints().await {
+                        tracing::warn!(error = %e, "audit checkpoint pass failed; will retry");
+                    }
+                }
+                _ = retention.tick() => {
+                    if let Err(e) = audit.prune_all().await {
+                        tracing::warn!(error = %e, "audit retention pass failed; will retry");
+                    }
+                }
+            }
+        }
+    });
+    MaintenanceHandle { stop, task: Some(task) }
+}
