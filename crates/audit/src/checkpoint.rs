@@ -284,9 +284,7 @@ fn has_control_character(text: &str) -> bool {
 /// SHA-256(name || "\n" || 0x01 || public key)[..4], as the signed-note spec recommends for Ed25519.
 fn ed25519_key_hash(name: &str, public_key: &[u8; 32]) -> [u8; 4] {
     let hash = digest(&SHA256, &[name.as_bytes(), b"\n", &[ALG_ED25519], public_key].concat());
-    let mut out = [0u8; 4];
-    out.copy_from_slice(&hash.as_ref()[..4]);
-    out
+    hash.as_ref().first_chunk::<4>().copied().unwrap_or_default()
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -3,14 +3,14 @@
 //! sequence number; detects changed, deleted, reordered and inserted entries.
 
 use listone_core::{Error, OrgId};
-use sea_orm::{ConnectionTrait, Value};
+use sea_orm::{AccessMode, ConnectionTrait, DatabaseBackend, IsolationLevel, TransactionTrait, Value};
 use serde::Serialize;
 
 use crate::checkpoint::NoteVerifier;
 use crate::entry::Hash;
 use crate::merkle::{Frontier, leaf_hash};
 use crate::store::rows::{ENTRY_SELECT, entry_from_row};
-use crate::store::{AuditStore, StoredCheckpoint, load_frontier, to_u64, u64_value};
+use crate::store::{AuditStore, StoredCheckpoint, load_frontier, load_head, to_u64, u64_value};
 
 /// Entries read per query while verifying.
 pub const VERIFY_PAGE: u64 = 2000;
@@ -55,8 +55,27 @@ impl VerificationReport {
 impl AuditStore {
     /// Verifies `org`'s log against `verifiers` (the trusted checkpoint keys).
     pub async fn verify(&self, org: OrgId, verifiers: &[NoteVerifier]) -> Result<VerificationReport, Error> {
+        // One snapshot: appends committed meanwhile must not look like inserted entries.
+        // (A SQLite read transaction already reads one snapshot under WAL.)
         let conn = self.db().conn();
-        let head = self.head(org).await?;
+        let txn = match conn.get_database_backend() {
+            DatabaseBackend::Postgres => {
+                conn.begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?
+            }
+            _ => conn.begin().await?,
+        };
+        let report = self.verify_in(&txn, org, verifiers).await;
+        txn.rollback().await?;
+        report
+    }
+
+    async fn verify_in<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        org: OrgId,
+        verifiers: &[NoteVerifier],
+    ) -> Result<VerificationReport, Error> {
+        let head = load_head(conn, org).await?;
         let checkpoints = self.all_checkpoints(conn, org).await?;
         let mut report = VerificationReport {
             org_id: org.to_string(),

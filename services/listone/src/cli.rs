@@ -29,6 +29,29 @@ pub enum Command {
     /// Master-key operations.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Audit log operations.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// Audit log operations.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute every organization's log (or one) from its stored entries, check every signed
+    /// checkpoint, and report the first bad sequence number. Exits 1 when anything is wrong.
+    Verify {
+        /// Only this organization.
+        #[arg(long, value_name = "ORG_ID")]
+        org: Option<String>,
+        /// Trust only this checkpoint key (`name+hash+key`, from GetVerificationKeys); repeatable.
+        /// Without it the keys stored in the database are used, which an attacker with database
+        /// access could replace: pin the published key for an independent check.
+        #[arg(long, value_name = "KEY")]
+        verifier_key: Vec<String>,
+        /// Print the reports as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Master-key operations.

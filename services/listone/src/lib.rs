@@ -7,8 +7,9 @@
 //! - [`maintenance`]: background work on the clock (audit checkpoints, retention).
 //! - [`http`]: plain HTTP endpoints (liveness and readiness probes).
 //! - [`telemetry`]: tracing subscriber and request ids.
-//! - [`cli`]: command-line definitions.
+//! - [`cli`]: command-line definitions; [`audit_cli`]: `listone audit verify`.
 
+pub mod audit_cli;
 pub mod cli;
 pub mod context;
 pub mod http;

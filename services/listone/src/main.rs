@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use listone::cli::{Cli, Command, KeyCommand};
+use listone::cli::{AuditCommand, Cli, Command, KeyCommand};
 use listone::maintenance::MaintenanceConfig;
 use listone::server::{self, ServerOptions};
 use listone::startup::{self, StartupError};
@@ -55,6 +55,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let key = listone_crypto::MasterKey::generate_base64().map_err(|e| Failure::Runtime(e.to_string()))?;
             println!("{key}");
             Ok(())
+        }
+        Command::Audit(AuditCommand::Verify { org, verifier_key, json }) => {
+            let settings = Settings::resolve(&cli.config).map_err(StartupError::from)?;
+            telemetry::init(settings.log_format, &settings.log_filter).map_err(StartupError::Logging)?;
+            let (master_key, _) = startup::load_master_key(&settings)?;
+            let db = startup::connect(&settings).await?;
+            let valid = listone::audit_cli::verify(db, master_key, org, verifier_key, json).await?;
+            if valid { Ok(()) } else { Err(Failure::Runtime("audit verification found problems".to_owned())) }
         }
         Command::Migrate { json } => {
             let settings = Settings::resolve(&cli.config).map_err(StartupError::from)?;

@@ -43,8 +43,9 @@ impl MaintenanceHandle {
 pub fn spawn(audit: AuditStore, config: MaintenanceConfig) -> MaintenanceHandle {
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
-        let mut checkpoints = tokio::time::interval(config.checkpoint_poll);
-        let mut retention = tokio::time::interval(config.retention_poll);
+        let start = tokio::time::Instant::now();
+        let mut checkpoints = tokio::time::interval_at(start + config.checkpoint_poll, config.checkpoint_poll);
+        let mut retention = tokio::time::interval_at(start + config.retention_poll, config.retention_poll);
         checkpoints.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         retention.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
