@@ -96,6 +96,13 @@ impl AuditRecorder {
 
     /// Validates and records `event` in `conn` (the caller's transaction). Returns its event id.
     pub async fn record<C: ConnectionTrait>(&self, conn: &C, event: AuditEvent) -> Result<EventId, Error> {
+        let new = self.prepare(conn, event).await?;
+        outbox::enqueue(conn, self.clock.as_ref(), new).await
+    }
+
+    /// Validates `event` and seals its personal details (creating the subject key in `conn` when
+    /// needed), giving the outbox event [`AuditRecorder::record`] would write.
+    pub async fn prepare<C: ConnectionTrait>(&self, conn: &C, event: AuditEvent) -> Result<NewEvent, Error> {
         let details = validate(&event)?;
         let id = EventId::new();
         let personal_sealed = match &event.personal {
@@ -133,7 +140,7 @@ impl AuditRecorder {
         let mut new = NewEvent::new(Some(event.org_id), AUDIT_TOPIC, payload);
         new.id = id;
         new.request_id = event.context.request_id;
-        outbox::enqueue(conn, self.clock.as_ref(), new).await
+        Ok(new)
     }
 }
 

@@ -122,7 +122,9 @@ impl AuditStore {
                 }
             }
         };
-        let mut pending_checkpoints = checkpoints.iter().filter(|c| c.size > head.anchor_size).peekable();
+        // Owned, so no iterator adapter (and its closure) lives across an await.
+        let mut pending_checkpoints: std::collections::VecDeque<StoredCheckpoint> =
+            checkpoints.into_iter().filter(|c| c.size > head.anchor_size).collect();
         let mut expected = head.anchor_size;
         let mut last_checked_size = head.anchor_size;
         loop {
@@ -174,7 +176,8 @@ impl AuditStore {
                 }
                 report.entries_checked += 1;
                 expected = entry.seq + 1;
-                while let Some(cp) = pending_checkpoints.next_if(|c| c.size <= frontier.size()) {
+                while pending_checkpoints.front().is_some_and(|c| c.size <= frontier.size()) {
+                    let Some(cp) = pending_checkpoints.pop_front() else { break };
                     report.checkpoints_checked += 1;
                     if cp.size == frontier.size() && frontier.root() != cp.root {
                         report.problems.push(Problem {

@@ -3,18 +3,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use listone_core::db::{Engine, execute, statement};
 use listone_core::{OrgId, SubjectId};
 use listone_crypto::{Aad, CryptoError, KeyRing, MasterKey};
+use listone_testdb::TestDatabase as TestDb;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, SqliteTransactionMode, TransactionOptions, TransactionTrait as _, Value,
 };
-use support::TestDb;
 
 const RACERS: usize = 8;
 

@@ -8,11 +8,10 @@
 //! A harness failure panics with a message: it is test infrastructure, not product code.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod database;
 mod server;
 mod tokens;
 
-pub use database::{TEST_DATABASE_URL_ENV, TestDatabase};
 pub use listone_core::TestClock;
+pub use listone_testdb::{TEST_DATABASE_URL_ENV, TestDatabase};
 pub use server::{TestServer, TestServerOptions};
 pub use tokens::{StaticTokens, authed};

@@ -16,8 +16,8 @@ use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::health_client::HealthClient;
 use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 
-use crate::TestDatabase;
 use crate::tokens::StaticTokens;
+use listone_testdb::TestDatabase;
 
 /// Knobs for a test server.
 #[derive(Debug)]

@@ -5,7 +5,7 @@ mod append;
 mod proofs;
 pub mod query;
 mod retention;
-pub(crate) mod rows;
+pub mod rows;
 mod settings_store;
 
 use std::collections::HashMap;

@@ -1,4 +1,8 @@
-//! A fresh, migrated database per test on SQLite or PostgreSQL.
+//! A fresh, migrated database per test on SQLite or PostgreSQL. Its own crate (depending only
+//! on core and migrations) so crates below the server, like crypto, can test on real databases.
+//!
+//! A harness failure panics with a message: it is test infrastructure, not product code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use listone_core::Database;
 use listone_core::db::Engine;
@@ -18,7 +22,7 @@ pub struct TestDatabase {
 
 #[derive(Debug)]
 enum Cleanup {
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Sqlite(tempfile::TempDir),
     Postgres { admin_url: String, name: String },
 }
 
@@ -68,6 +72,19 @@ impl TestDatabase {
     /// The engine under test.
     pub fn engine(&self) -> Engine {
         self.db.engine()
+    }
+
+    /// The connection pool.
+    pub fn conn(&self) -> &sea_orm::DatabaseConnection {
+        self.db.conn()
+    }
+
+    /// The directory holding the SQLite files (to scan them for plaintext); `None` on PostgreSQL.
+    pub fn sqlite_dir(&self) -> Option<&std::path::Path> {
+        match &self.cleanup {
+            Cleanup::Sqlite(dir) => Some(dir.path()),
+            Cleanup::Postgres { .. } => None,
+        }
     }
 }
 
