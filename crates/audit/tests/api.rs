@@ -366,6 +366,19 @@ async fn calls_without_a_token_or_scope_are_refused() {
     let nobody = server.token_for(principal(org, &[]));
     let denied = audit.list_incidents(authed(pb::ListIncidentsRequest::default(), &nobody)).await.unwrap_err();
     assert_eq!(denied.code(), Code::PermissionDenied, "a principal with no scopes has no rights");
+    // Every denial above is itself in the org's log, as a denied attempt.
+    wait_for_size(&server, org, 2 + 4).await;
+    let (page, _) = (server.ctx().audit.list_entries(
+        org,
+        &listone_audit::store::EntryFilter { action: Some("audit.access.denied".into()), ..Default::default() },
+        listone_audit::store::PageRequest { page_size: 10, after_seq: None, newest_first: false },
+        false,
+    ))
+    .await
+    .map(|p| (p.entries, p.next_page_token))
+    .unwrap();
+    assert_eq!(page.len(), 4);
+    assert!(page.iter().all(|e| e.entry.outcome == listone_audit::Outcome::Denied));
     server.shutdown().await;
 }
 

@@ -41,9 +41,24 @@ impl AuditApi {
     async fn principal<T>(&self, request: &Request<T>, scope: &str) -> Result<Principal, Status> {
         let principal = self.auth.authenticate(request.metadata()).await?;
         if !principal.has_scope(scope) {
+            self.record_denial(&principal, RequestMeta::from_request(request), scope).await?;
             return Err(Error::missing_scope(scope).into());
         }
         Ok(principal)
+    }
+
+    /// Permission denials are audited in the caller's own organization's log.
+    async fn record_denial(&self, principal: &Principal, meta: RequestMeta, scope: &str) -> Result<(), Error> {
+        let event = AuditEvent::new(
+            principal.org_id,
+            actor_of(principal),
+            "audit.access.denied",
+            Outcome::Denied,
+            self.store.clock().now(),
+        )
+        .with_resource("audit.log", None)
+        .with_details(serde_json::json!({ "missing_scope": scope }));
+        self.record_self(meta, event).await
     }
 
     /// Records an audit event about the audit log itself (personal-detail reads, exports, settings).
@@ -76,6 +91,7 @@ impl AuditService for AuditApi {
         let meta = RequestMeta::from_request(&request);
         let req = request.into_inner();
         if req.include_personal && !principal.has_scope(scopes::PERSONAL_READ) {
+            self.record_denial(&principal, meta.clone(), scopes::PERSONAL_READ).await?;
             return Err(Error::missing_scope(scopes::PERSONAL_READ).into());
         }
         let filter = filter_from_pb(req.filter.unwrap_or_default())?;
@@ -104,6 +120,7 @@ impl AuditService for AuditApi {
         let meta = RequestMeta::from_request(&request);
         let req = request.into_inner();
         if req.include_personal && !principal.has_scope(scopes::PERSONAL_READ) {
+            self.record_denial(&principal, meta.clone(), scopes::PERSONAL_READ).await?;
             return Err(Error::missing_scope(scopes::PERSONAL_READ).into());
         }
         let view = self.store.get_entry(principal.org_id, req.seq, req.include_personal).await?;
