@@ -1,7 +1,7 @@
 //! What an audit entry holds, and the canonical bytes its Merkle leaf commits to.
 
 use chrono::{DateTime, Utc};
-use listone_core::{EventId, OrgId, RequestId, Secret, SubjectId};
+use listone_core::{EventId, OrgId, Secret, SubjectId};
 use serde::{Deserialize, Serialize};
 
 /// A SHA-256 hash (leaf, node or root).
@@ -90,8 +90,8 @@ pub struct Resource {
 /// Where the request came from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestContext {
-    /// Correlates with logs and the caller.
-    pub request_id: Option<RequestId>,
+    /// Correlates with logs and the caller (1..64 of `[A-Za-z0-9._-]`).
+    pub request_id: Option<String>,
     /// Client IP as seen by the server.
     pub source_ip: Option<String>,
     /// User agent / device description.

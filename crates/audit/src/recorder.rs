@@ -126,7 +126,7 @@ impl AuditRecorder {
             resource_module: event.resource.as_ref().map(|r| r.module.clone()),
             resource_id: event.resource.and_then(|r| r.id),
             outcome: event.outcome,
-            request_id: event.context.request_id.map(|r| r.to_string()),
+            request_id: event.context.request_id.clone(),
             source_ip: event.context.source_ip,
             user_agent: event.context.user_agent,
             purpose: event.purpose,
@@ -139,7 +139,7 @@ impl AuditRecorder {
             serde_json::to_value(&recorded).map_err(|e| Error::internal(format!("encode audit entry: {e}")))?;
         let mut new = NewEvent::new(Some(event.org_id), AUDIT_TOPIC, payload);
         new.id = id;
-        new.request_id = event.context.request_id;
+        new.request_id = event.context.request_id.as_deref().and_then(|r| listone_core::RequestId::parse(r).ok());
         Ok(new)
     }
 }

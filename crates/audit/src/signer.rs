@@ -90,7 +90,7 @@ impl CheckpointSigner {
 
     /// The checkpoint origin of `org`'s log.
     pub fn origin(&self, org: OrgId) -> String {
-        format!("{ORIGIN_PREFIX}/{org}")
+        origin(org)
     }
 
     /// Id of the active key (hex key hash).
@@ -102,42 +102,47 @@ impl CheckpointSigner {
     pub fn verifier(&self) -> NoteVerifier {
         self.note.verifier()
     }
+}
 
-    /// Every key, active and retired, as auditors should pin them.
-    pub async fn published_keys(&self, db: &Database) -> Result<Vec<PublishedKey>, Error> {
-        let conn = db.conn();
-        let stmt = listone_core::db::statement(
-            conn.get_database_backend(),
-            "SELECT public_key, created_at_us, retired_at_us FROM audit_signing_key ORDER BY created_at_us ASC",
-            [],
-        );
-        let mut keys = Vec::new();
-        for row in conn.query_all_raw(stmt).await? {
-            let public_key: Vec<u8> = row.try_get("", "public_key")?;
-            let public_key: [u8; 32] =
-                public_key.try_into().map_err(|_| Error::internal("stored audit public key is not 32 bytes"))?;
-            let retired: Option<i64> = row.try_get("", "retired_at_us")?;
-            keys.push(PublishedKey {
-                verifier_key: NoteVerifier::for_ed25519(KEY_NAME, public_key)
-                    .map_err(|e| Error::internal(format!("audit verifier key: {e}")))?
-                    .verifier_key(),
-                created_at_us: row.try_get("", "created_at_us")?,
-                active: retired.is_none(),
-            });
-        }
-        Ok(keys)
-    }
+/// The checkpoint origin of `org`'s log: `<prefix>/<org id>`.
+pub fn origin(org: OrgId) -> String {
+    format!("{ORIGIN_PREFIX}/{org}")
+}
 
-    /// Verifiers for every stored key (used when no key is pinned by the operator).
-    pub async fn stored_verifiers(&self, db: &Database) -> Result<Vec<NoteVerifier>, Error> {
-        self.published_keys(db)
-            .await?
-            .iter()
-            .map(|k| {
-                NoteVerifier::from_verifier_key(&k.verifier_key).map_err(|e| Error::internal(format!("verifier: {e}")))
-            })
-            .collect()
+/// Every signing key, active and retired, as auditors should pin them. Reads public keys only.
+pub async fn published_keys(db: &Database) -> Result<Vec<PublishedKey>, Error> {
+    let conn = db.conn();
+    let stmt = listone_core::db::statement(
+        conn.get_database_backend(),
+        "SELECT public_key, created_at_us, retired_at_us FROM audit_signing_key ORDER BY created_at_us ASC",
+        [],
+    );
+    let mut keys = Vec::new();
+    for row in conn.query_all_raw(stmt).await? {
+        let public_key: Vec<u8> = row.try_get("", "public_key")?;
+        let public_key: [u8; 32] =
+            public_key.try_into().map_err(|_| Error::internal("stored audit public key is not 32 bytes"))?;
+        let retired: Option<i64> = row.try_get("", "retired_at_us")?;
+        keys.push(PublishedKey {
+            verifier_key: NoteVerifier::for_ed25519(KEY_NAME, public_key)
+                .map_err(|e| Error::internal(format!("audit verifier key: {e}")))?
+                .verifier_key(),
+            created_at_us: row.try_get("", "created_at_us")?,
+            active: retired.is_none(),
+        });
     }
+    Ok(keys)
+}
+
+/// Verifiers for every stored key (when the operator pins none).
+pub async fn stored_verifiers(db: &Database) -> Result<Vec<NoteVerifier>, Error> {
+    published_keys(db)
+        .await?
+        .iter()
+        .map(|k| {
+            NoteVerifier::from_verifier_key(&k.verifier_key).map_err(|e| Error::internal(format!("verifier: {e}")))
+        })
+        .collect()
 }
 
 fn hex(bytes: &[u8]) -> String {

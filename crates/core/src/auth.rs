@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use tonic::metadata::MetadataMap;
 
 use crate::error::Error;
-use crate::ids::RequestId;
 use crate::principal::Principal;
 
 /// Turns request credentials into a principal. Fails closed: no valid credential, no principal.
@@ -34,14 +33,26 @@ pub fn bearer_token(metadata: &MetadataMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty())
 }
 
+/// Longest request id kept.
+pub const MAX_REQUEST_ID_LEN: usize = 64;
+
+/// Whether a request id is safe to log and record: 1..=64 of `[A-Za-z0-9._-]` (so it can carry
+/// neither a log injection nor personal data such as an email address).
+pub fn is_acceptable_request_id(value: &[u8]) -> bool {
+    !value.is_empty()
+        && value.len() <= MAX_REQUEST_ID_LEN
+        && value.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
 /// Longest user agent kept; longer ones are cut (recording must not fail on a long header).
 pub const MAX_USER_AGENT_CHARS: usize = 512;
 
 /// Facts about the request that audit entries record.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestMeta {
-    /// From `x-request-id` (set by the server layer when the client sent none).
-    pub request_id: Option<RequestId>,
+    /// From `x-request-id` (set by the server layer when the client sent none); only ids that
+    /// pass [`is_acceptable_request_id`].
+    pub request_id: Option<String>,
     /// The peer address of the connection.
     pub source_ip: Option<String>,
     /// The `user-agent` header, truncated.
@@ -56,8 +67,11 @@ impl RequestMeta {
 
     /// Reads the facts from headers and the peer address.
     pub fn from_parts(metadata: &MetadataMap, peer: Option<SocketAddr>) -> Self {
-        let request_id =
-            metadata.get("x-request-id").and_then(|v| v.to_str().ok()).and_then(|v| RequestId::parse(v).ok());
+        let request_id = metadata
+            .get("x-request-id")
+            .filter(|v| is_acceptable_request_id(v.as_bytes()))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let user_agent = metadata
             .get("user-agent")
             .and_then(|v| v.to_str().ok())
@@ -70,6 +84,7 @@ impl RequestMeta {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use crate::ids::RequestId;
 
     #[test]
     fn bearer_tokens_are_read_case_insensitively_and_blank_ones_ignored() {
@@ -89,7 +104,10 @@ mod tests {
         m.insert("x-request-id", id.to_string().parse().unwrap());
         m.insert("user-agent", "x".repeat(2000).parse().unwrap());
         let meta = RequestMeta::from_parts(&m, Some("192.0.2.7:5555".parse().unwrap()));
-        assert_eq!(meta.request_id, Some(id));
+        assert_eq!(meta.request_id, Some(id.to_string()));
+        let mut m = MetadataMap::new();
+        m.insert("x-request-id", "alice@example.com".parse().unwrap());
+        assert_eq!(RequestMeta::from_parts(&m, None).request_id, None);
         assert_eq!(meta.source_ip.as_deref(), Some("192.0.2.7"));
         assert_eq!(meta.user_agent.unwrap().len(), MAX_USER_AGENT_CHARS);
     }

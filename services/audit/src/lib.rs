@@ -203,7 +203,7 @@ impl AuditService for AuditApi {
         request: Request<pb::GetVerificationKeysRequest>,
     ) -> Result<Response<pb::GetVerificationKeysResponse>, Status> {
         let principal = self.auth.authenticate(request.metadata()).await?;
-        let keys = self.store.signer().published_keys(self.store.db()).await?;
+        let keys = listone_audit::signer::published_keys(self.store.db()).await?;
         Ok(Response::new(pb::GetVerificationKeysResponse {
             keys: keys
                 .into_iter()
@@ -241,7 +241,7 @@ impl AuditService for AuditApi {
         )
         .with_resource("audit.log", None)
         .with_personal_data("siem_export")
-        .with_details(serde_json::json!({ "format": format!("{format:?}") }));
+        .with_details(serde_json::json!({ "format": format.key() }));
         self.record_self(meta, event).await?;
 
         let (tx, rx) = tokio::sync::mpsc::channel(4);

@@ -59,9 +59,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Audit(AuditCommand::Verify { org, verifier_key, json }) => {
             let settings = Settings::resolve(&cli.config).map_err(StartupError::from)?;
             telemetry::init(settings.log_format, &settings.log_filter).map_err(StartupError::Logging)?;
-            let (master_key, _) = startup::load_master_key(&settings)?;
             let db = startup::connect(&settings).await?;
-            let valid = listone::audit_cli::verify(db, master_key, org, verifier_key, json).await?;
+            let valid = listone::audit_cli::verify(db, org, verifier_key, json).await?;
             if valid { Ok(()) } else { Err(Failure::Runtime("audit verification found problems".to_owned())) }
         }
         Command::Migrate { json } => {
@@ -78,6 +77,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Serve(args) => {
+            let shutdown = server::shutdown_signal();
             let settings = Settings::resolve(&cli.config).map_err(StartupError::from)?;
             let serve = ServeSettings::resolve(&cli.config, &args).map_err(StartupError::from)?;
             telemetry::init(settings.log_format, &settings.log_filter).map_err(StartupError::Logging)?;
@@ -102,7 +102,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 maintenance: MaintenanceConfig::default(),
             };
             let running = server::start(options, listener).await?;
-            running.run_until(server::shutdown_signal()).await.map_err(|e| Failure::Runtime(e.to_string()))
+            running.run_until(shutdown).await.map_err(|e| Failure::Runtime(e.to_string()))
         }
     }
 }

@@ -93,7 +93,7 @@ pub async fn start(options: ServerOptions, listener: TcpListener) -> Result<Runn
     let keyring = Arc::new(KeyRing::new(master_key.clone()));
     let signer = CheckpointSigner::load_or_create(&options.db, &master_key, options.clock.now())
         .await
-        .map_err(|e| StartupError::Setup { component: "the audit signing key", reason: e.to_string() })?;
+        .map_err(|e| StartupError::Setup { component: "the audit signing key", reason: startup::describe(&e) })?;
     let audit = AuditStore::new(options.db.clone(), keyring.clone(), Arc::new(signer), options.clock.clone());
     let mut sinks = options.sinks;
     sinks.push(Arc::new(AuditSink::new(audit.clone())));
@@ -256,24 +256,31 @@ impl RunningServer {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Installs the Ctrl-C and SIGTERM handlers now (so a signal that arrives while the server is
+/// still starting is not lost to the default action), and resolves when one arrives.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = wait(term) => {}
+                () = wait(int) => {}
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -120,6 +120,15 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, StartupError> {
     })
 }
 
+/// A platform error as an operator line: internal errors show their context (never sent to
+/// clients, fine on the operator's terminal), others their message.
+pub fn describe(err: &listone_core::Error) -> String {
+    match err {
+        listone_core::Error::Internal { context } => first_line(context),
+        other => first_line(&other.to_string()),
+    }
+}
+
 fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or_default().to_owned()
 }

@@ -4,6 +4,7 @@ use std::io::IsTerminal;
 
 use http::Request;
 use listone_core::RequestId;
+use listone_core::auth::is_acceptable_request_id;
 use listone_core::config::LogFormat;
 use tower_http::request_id::{MakeRequestId, RequestId as HeaderRequestId};
 use tower_http::trace::MakeSpan;
@@ -44,16 +45,6 @@ impl<B> MakeSpan<B> for RequestSpan {
         let request_id = request.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("-");
         tracing::info_span!("request", path = %request.uri().path(), request_id = %request_id)
     }
-}
-
-/// Longest client-supplied request id kept.
-pub const MAX_REQUEST_ID_LEN: usize = 64;
-
-/// Whether a client-supplied request id is safe to log: 1..=64 of `[A-Za-z0-9._-]`.
-pub fn is_acceptable_request_id(value: &[u8]) -> bool {
-    !value.is_empty()
-        && value.len() <= MAX_REQUEST_ID_LEN
-        && value.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// Drops a client-supplied request id that could inject into logs or carry personal data, so a

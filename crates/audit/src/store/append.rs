@@ -86,7 +86,7 @@ impl AuditStore {
             entry_rows.push(entry_values(&entry, sealed, now_us));
             entries.push(entry);
             head.first_pending_at_us = head.first_pending_at_us.or(Some(now_us));
-            // Cut at every multiple of the cadence, so checkpoint sizes do not depend on batching.
+            // Cut as soon as the cadence is reached inside a batch, so sizes do not depend on batching.
             if frontier.size() - head.checkpoint_size >= settings.checkpoint_every_entries {
                 self.cut_checkpoint(&txn, org, &mut head, &frontier, now_us).await?;
                 report.checkpoints += 1;

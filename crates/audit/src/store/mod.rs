@@ -16,6 +16,7 @@ use listone_crypto::KeyRing;
 use sea_orm::{ConnectionTrait, Value};
 
 pub use append::AppendReport;
+pub(crate) use proofs::all_checkpoints;
 pub use proofs::{ConsistencyProof, InclusionProof, StoredCheckpoint};
 pub use query::{EntryFilter, EntryPage, EntryView, Incident, PageRequest};
 pub use retention::PruneReport;
@@ -70,7 +71,7 @@ impl AuditStore {
 
     /// Checkpoint origin of an organization's log (first line of its checkpoints).
     pub fn origin(&self, org: OrgId) -> String {
-        self.signer.origin(org)
+        crate::signer::origin(org)
     }
 
     /// The head of `org`'s log (all zero when nothing was ever appended).

@@ -141,21 +141,6 @@ impl AuditStore {
         Ok((list, next))
     }
 
-    /// Every checkpoint, oldest first (verification).
-    pub async fn all_checkpoints<C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        org: OrgId,
-    ) -> Result<Vec<StoredCheckpoint>, Error> {
-        let anchor = load_head(conn, org).await?.anchor_size;
-        let stmt = listone_core::db::statement(
-            conn.get_database_backend(),
-            &format!("SELECT {CHECKPOINT_SELECT} FROM audit_checkpoint WHERE org_id = $1 ORDER BY size ASC"),
-            [Value::from(org.as_uuid())],
-        );
-        conn.query_all_raw(stmt).await?.iter().map(|r| checkpoint_from_row(r, anchor)).collect()
-    }
-
     /// Inclusion proof of entry `seq` against the checkpoint of `tree_size` (latest when `None`).
     pub async fn inclusion_proof(&self, org: OrgId, seq: u64, tree_size: Option<u64>) -> Result<InclusionProof, Error> {
         let checkpoint = match tree_size {
@@ -199,6 +184,10 @@ impl AuditStore {
                 message: "must not exceed to_tree_size".to_owned(),
             });
         }
+        let head = self.head(org).await?;
+        if from_size < head.anchor_size {
+            return Err(pruned());
+        }
         let from = self.checkpoint(org, from_size).await?;
         let plan = merkle::consistency_proof_nodes(from.size, to.size).map_err(merkle_error)?;
         let positions: Vec<NodePosition> = plan.iter().flatten().copied().collect();
@@ -206,4 +195,15 @@ impl AuditStore {
         let proof = merkle::assemble(&plan, &nodes).map_err(merkle_error)?;
         Ok(ConsistencyProof { from, to, proof })
     }
+}
+
+/// Every checkpoint of `org`, oldest first (verification).
+pub(crate) async fn all_checkpoints<C: ConnectionTrait>(conn: &C, org: OrgId) -> Result<Vec<StoredCheckpoint>, Error> {
+    let anchor = load_head(conn, org).await?.anchor_size;
+    let stmt = listone_core::db::statement(
+        conn.get_database_backend(),
+        &format!("SELECT {CHECKPOINT_SELECT} FROM audit_checkpoint WHERE org_id = $1 ORDER BY size ASC"),
+        [Value::from(org.as_uuid())],
+    );
+    conn.query_all_raw(stmt).await?.iter().map(|r| checkpoint_from_row(r, anchor)).collect()
 }

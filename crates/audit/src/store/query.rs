@@ -207,7 +207,17 @@ impl AuditStore {
             &format!("SELECT {ENTRY_SELECT} FROM audit_entry WHERE org_id = $1 AND seq = $2"),
             [Value::from(org.as_uuid()), u64_value(seq)],
         );
-        let row = conn.query_one_raw(stmt).await?.ok_or(Error::NotFound { resource: "audit entry" })?;
+        let Some(row) = conn.query_one_raw(stmt).await? else {
+            let head = super::load_head(conn, org).await?;
+            return Err(if seq < head.anchor_size {
+                Error::FailedPrecondition {
+                    reason: "PRUNED",
+                    message: "that entry was removed by retention".to_owned(),
+                }
+            } else {
+                Error::NotFound { resource: "audit entry" }
+            });
+        };
         let (entry, sealed) = entry_from_row(&row)?;
         self.view(conn, entry, sealed, include_personal).await
     }

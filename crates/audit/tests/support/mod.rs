@@ -98,6 +98,6 @@ pub async fn sql(server: &TestServer, sql: &str, values: Vec<sea_orm::Value>) ->
 /// Verifies `org`'s log with the server's own published keys.
 pub async fn verify(server: &TestServer, org: OrgId) -> listone_audit::verify::VerificationReport {
     let audit = &server.ctx().audit;
-    let verifiers = audit.signer().stored_verifiers(&server.ctx().db).await.unwrap();
+    let verifiers = listone_audit::signer::stored_verifiers(&server.ctx().db).await.unwrap();
     audit.verify(org, &verifiers).await.unwrap()
 }
