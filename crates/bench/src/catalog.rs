@@ -1,0 +1,65 @@
+//! Every benchmark, in run order. A baseline runs before the figures compared against it.
+//!
+//! To add a benchmark: write `fn(&EngineContext) -> BenchFuture<'_>` (server and database) or
+//! `fn(&Budget) -> Result<Figures, BenchError>` (machine only), then add one line below naming
+//! its baseline — a benchmark measured in the same pass that isolates the cost it builds on.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use listone_testkit::TestServer;
+
+use crate::error::BenchError;
+use crate::measure::{Budget, Figures};
+use crate::{audit, grpc, sha256, storage};
+
+/// What an engine benchmark returns.
+pub type BenchFuture<'a> = Pin<Box<dyn Future<Output = Result<Figures, BenchError>> + Send + 'a>>;
+
+/// What engine benchmarks run against: the in-process server over a fresh migrated database.
+#[derive(Debug)]
+pub struct EngineContext {
+    /// The server; `server.db()` is its database (scratch tables go there too).
+    pub server: TestServer,
+    /// Duration, warm-up and op cap of every benchmark.
+    pub budget: Budget,
+    /// Concurrent client tasks.
+    pub concurrency: usize,
+}
+
+/// A benchmark against the server and its database, run once per engine.
+#[derive(Debug)]
+pub struct EngineBench {
+    /// Stable name, used in the table and the JSON.
+    pub name: &'static str,
+    /// The benchmark this one is divided by; `None` marks a baseline.
+    pub baseline: Option<&'static str>,
+    /// Runs it.
+    pub run: for<'a> fn(&'a EngineContext) -> BenchFuture<'a>,
+}
+
+/// A benchmark of the machine alone, run once per invocation.
+#[derive(Debug)]
+pub struct CpuBench {
+    /// Stable name.
+    pub name: &'static str,
+    /// The benchmark this one is divided by; `None` marks a baseline.
+    pub baseline: Option<&'static str>,
+    /// Runs it.
+    pub run: fn(&Budget) -> Result<Figures, BenchError>,
+}
+
+/// Benchmarks run on SQLite, then on PostgreSQL.
+pub const ENGINE_BENCHES: &[EngineBench] = &[
+    EngineBench { name: "grpc_empty_call", baseline: None, run: grpc::empty_call },
+    EngineBench { name: "server_info_call", baseline: Some("grpc_empty_call"), run: grpc::server_info_call },
+    EngineBench { name: "raw_insert", baseline: None, run: storage::raw_insert },
+    EngineBench { name: "outbox_write", baseline: Some("raw_insert"), run: storage::outbox_write },
+    EngineBench { name: "audit_plain_insert", baseline: None, run: audit::plain_insert },
+    EngineBench { name: "audit_append", baseline: Some("audit_plain_insert"), run: audit::append },
+    EngineBench { name: "audit_leaf_sha256", baseline: None, run: audit::leaf_sha256 },
+    EngineBench { name: "audit_verify", baseline: Some("audit_leaf_sha256"), run: audit::verify },
+];
+
+/// Benchmarks with no server or database (reported with engine `none`).
+pub const CPU_BENCHES: &[CpuBench] = &[CpuBench { name: "raw_sha256", baseline: None, run: sha256::raw_sha256 }];
