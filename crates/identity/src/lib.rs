@@ -1,0 +1,20 @@
+//! List One Identity: the identity provider shared by every List One app (CRM, HRMS, Drive).
+//!
+//! So far this crate holds [`credentials`], pure logic with no database:
+//! - [`credentials::password`]: [`PasswordPolicy`] decides whether a new password may be set
+//!   (NIST SP 800-63B: length, zxcvbn strength, no name or email in it, no composition rules);
+//!   [`PasswordHasher`] stores it as an Argon2id PHC string ([`HashCost::OWASP`] by default),
+//!   verifies in constant time, spots outdated hashes and burns equal time for unknown users.
+//! - [`credentials::totp`]: [`Totp`], RFC 6238 one-time codes (SHA-1/256/512, 6 or 8 digits)
+//!   with a drift window and replay refusal; [`TotpSecret`] and its `otpauth://` URI.
+//! - [`credentials::recovery`]: [`RecoveryCodes`], ten single-use codes shown once and stored
+//!   only as Argon2id hashes.
+//!
+//! Organizations, app subscriptions, users, groups, sessions, brute-force protection and SCIM
+//! provisioning come with their stores.
+
+pub mod credentials;
+
+pub use credentials::password::{HashCost, PasswordHasher, PasswordPolicy};
+pub use credentials::recovery::RecoveryCodes;
+pub use credentials::totp::{Totp, TotpAlgorithm, TotpDigits, TotpError, TotpSecret};
