@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_outbox;
 mod m20261124_000002_keyring;
 mod m20261124_000003_audit;
+mod m20261124_000004_identity_orgs;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_outbox::Migration),
             Box::new(m20261124_000002_keyring::Migration),
             Box::new(m20261124_000003_audit::Migration),
+            Box::new(m20261124_000004_identity_orgs::Migration),
         ]
     }
 }

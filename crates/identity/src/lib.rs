@@ -14,6 +14,7 @@
 //! provisioning come with their stores.
 
 pub mod credentials;
+pub mod org;
 
 pub use credentials::password::{HashCost, PasswordHasher, PasswordPolicy};
 pub use credentials::recovery::RecoveryCodes;
