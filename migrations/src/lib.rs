@@ -9,6 +9,7 @@ mod m20261124_000001_outbox;
 mod m20261124_000002_keyring;
 mod m20261124_000003_audit;
 mod m20261124_000004_identity_orgs;
+mod m20261124_000005_identity_users;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_keyring::Migration),
             Box::new(m20261124_000003_audit::Migration),
             Box::new(m20261124_000004_identity_orgs::Migration),
+            Box::new(m20261124_000005_identity_users::Migration),
         ]
     }
 }

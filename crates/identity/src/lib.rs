@@ -15,6 +15,7 @@
 
 pub mod credentials;
 pub mod org;
+pub mod user;
 
 pub use credentials::password::{HashCost, PasswordHasher, PasswordPolicy};
 pub use credentials::recovery::RecoveryCodes;

@@ -1,0 +1,494 @@
+//! Users on sea-orm: provision, invite and accept, deactivate, delete, assign to apps within
+//! seats. Each change commits with its audit event; refused attempts that matter for security
+//! (expired or reused invites) are audited in their own transaction.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use listone_audit::{AuditActor, AuditEvent, AuditRecorder, Outcome, RequestContext};
+use listone_core::{App, Database, Error, OrgId, Secret, SharedClock, UserId};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult, TransactionTrait, Value};
+
+use super::provisioning::{NewUser, normalize_user_name};
+use crate::credentials::password::{PasswordHasher, PasswordPolicy};
+use crate::org::OrgStatus;
+
+/// How long an invitation stays valid by default.
+pub const DEFAULT_INVITE_TTL: Duration = Duration::days(7);
+/// Random bytes in an invitation token (256 bits).
+pub const INVITE_TOKEN_BYTES: usize = 32;
+
+/// Where a user is in their lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserStatus {
+    /// Invited; cannot sign in until the invitation is accepted.
+    Invited,
+    /// Can sign in.
+    Active,
+    /// Cannot sign in; sessions and tokens revoked.
+    Deactivated,
+}
+
+impl UserStatus {
+    /// Stable key.
+    pub const fn key(self) -> &'static str {
+        match self {
+            UserStatus::Invited => "invited",
+            UserStatus::Active => "active",
+            UserStatus::Deactivated => "deactivated",
+        }
+    }
+
+    fn from_key(key: &str) -> Self {
+        match key {
+            "invited" => UserStatus::Invited,
+            "active" => UserStatus::Active,
+            _ => UserStatus::Deactivated,
+        }
+    }
+}
+
+/// A user.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Tenant.
+    pub org_id: OrgId,
+    /// Id.
+    pub id: UserId,
+    /// Normalized sign-in name.
+    pub user_name: Secret<String>,
+    /// Email.
+    pub email: Secret<String>,
+    /// Given name.
+    pub given_name: Option<Secret<String>>,
+    /// Family name.
+    pub family_name: Option<Secret<String>>,
+    /// Directory id.
+    pub external_id: Option<String>,
+    /// Lifecycle state.
+    pub status: UserStatus,
+    /// Whether a password is set.
+    pub has_password: bool,
+    /// Optimistic-concurrency version.
+    pub version: u64,
+}
+
+/// An invitation: the token is shown once and stored only as its SHA-256.
+#[derive(Debug, Clone)]
+pub struct Invite {
+    /// The one-time token to send to the user.
+    pub token: Secret<String>,
+    /// When it stops working.
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Users of every organization.
+#[derive(Debug, Clone)]
+pub struct UserStore {
+    db: Database,
+    clock: SharedClock,
+    audit: AuditRecorder,
+    hasher: Arc<PasswordHasher>,
+    policy: PasswordPolicy,
+}
+
+const USER_SELECT: &str = "org_id, id, user_name, email, given_name, family_name, external_id, status, \
+    password_hash, version FROM app_user";
+
+impl UserStore {
+    /// A store hashing passwords with `hasher` under `policy`.
+    pub fn new(
+        db: Database,
+        clock: SharedClock,
+        audit: AuditRecorder,
+        hasher: Arc<PasswordHasher>,
+        policy: PasswordPolicy,
+    ) -> Self {
+        Self { db, clock, audit, hasher, policy }
+    }
+
+    /// Creates an active user (directory provisioning; sign-in by invitation or SSO later).
+    pub async fn provision(&self, org: OrgId, new: &NewUser, actor: AuditActor, ctx: RequestContext) -> Result<User, Error> {
+        let txn = self.db.conn().begin().await?;
+        let user = self.insert(&txn, org, new, UserStatus::Active, actor, ctx).await?;
+        txn.commit().await?;
+        Ok(user)
+    }
+
+    /// Creates an invited user and a one-time invitation valid for `ttl`.
+    pub async fn invite(
+        &self,
+        org: OrgId,
+        new: &NewUser,
+        ttl: Duration,
+        actor: AuditActor,
+        ctx: RequestContext,
+    ) -> Result<(User, Invite), Error> {
+        if ttl <= Duration::zero() || ttl > Duration::days(30) {
+            return Err(Error::invalid("ttl", "must be between 1 second and 30 days"));
+        }
+        let txn = self.db.conn().begin().await?;
+        let user = self.insert(&txn, org, new, UserStatus::Invited, actor.clone(), ctx.clone()).await?;
+        let token = listone_crypto::random_token(INVITE_TOKEN_BYTES)?;
+        let expires_at = self.clock.now() + ttl;
+        listone_core::db::execute(
+            &txn,
+            "INSERT INTO user_invite (org_id, token_hash, user_id, expires_at_us, used_at_us, created_at_us) \
+             VALUES ($1, $2, $3, $4, NULL, $5)",
+            [
+                Value::from(org.as_uuid()),
+                Value::from(listone_crypto::sha256(token.as_bytes()).to_vec()),
+                Value::from(user.id.as_uuid()),
+                Value::from(expires_at.timestamp_micros()),
+                Value::from(self.clock.now().timestamp_micros()),
+            ],
+        )
+        .await?;
+        let event = AuditEvent::new(org, actor, "identity.user.invite", Outcome::Allowed, self.clock.now())
+            .with_resource("identity.user", Some(user.id.to_string()))
+            .with_context(ctx)
+            .with_details(serde_json::json!({ "expires_at": expires_at.to_rfc3339() }));
+        self.audit.record(&txn, event).await?;
+        txn.commit().await?;
+        Ok((user, Invite { token: Secret::new(token), expires_at }))
+    }
+
+    /// Accepts an invitation: sets the password (policy-checked) and activates the user. An
+    /// unknown, expired or used token writes nothing but its audit entry.
+    pub async fn accept_invite(
+        &self,
+        org: OrgId,
+        token: &Secret<String>,
+        password: &Secret<String>,
+        ctx: RequestContext,
+    ) -> Result<User, Error> {
+        let now = self.clock.now();
+        let hash = listone_crypto::sha256(token.expose().as_bytes()).to_vec();
+        let txn = self.db.conn().begin().await?;
+        let stmt = listone_core::db::statement(
+            txn.get_database_backend(),
+            "SELECT user_id, expires_at_us, used_at_us FROM user_invite WHERE org_id = $1 AND token_hash = $2",
+            [Value::from(org.as_uuid()), Value::from(hash.clone())],
+        );
+        let row = txn.query_one_raw(stmt).await?;
+        let refusal = match &row {
+            None => Some(("INVITE_UNKNOWN", "the invitation is not valid")),
+            Some(r) if r.try_get::<Option<i64>>("", "used_at_us")?.is_some() => {
+                Some(("INVITE_USED", "the invitation was already used"))
+            }
+            Some(r) if r.try_get::<i64>("", "expires_at_us")? <= now.timestamp_micros() => {
+                Some(("INVITE_EXPIRED", "the invitation has expired"))
+            }
+            Some(_) => None,
+        };
+        let user_id = row.as_ref().map(|r| r.try_get::<uuid::Uuid>("", "user_id")).transpose()?.map(UserId::from_uuid);
+        if let Some((reason, message)) = refusal {
+            txn.rollback().await?;
+            self.audit_refusal(org, user_id, "identity.user.invite.accept", reason, ctx).await?;
+            return Err(Error::FailedPrecondition { reason, message: message.to_owned() });
+        }
+        let user_id = user_id.ok_or_else(|| Error::internal("invite row without user"))?;
+        let user = self.find(&txn, org, user_id).await?.ok_or(Error::NotFound { resource: "user" })?;
+        let name_parts: Vec<String> = [
+            Some(user.user_name.expose().clone()),
+            Some(user.email.expose().clone()),
+            user.given_name.as_ref().map(|n| n.expose().clone()),
+            user.family_name.as_ref().map(|n| n.expose().clone()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let context: Vec<&str> = name_parts.iter().map(String::as_str).collect();
+        self.policy.validate(password, &context)?;
+        let phc = self.hasher.hash(password)?;
+        listone_core::db::execute(
+            &txn,
+            "UPDATE user_invite SET used_at_us = $3 WHERE org_id = $1 AND token_hash = $2",
+            [Value::from(org.as_uuid()), Value::from(hash), Value::from(now.timestamp_micros())],
+        )
+        .await?;
+        listone_core::db::execute(
+            &txn,
+            "UPDATE app_user SET status = 'active', password_hash = $3, version = version + 1, updated_at_us = $4 \
+             WHERE org_id = $1 AND id = $2",
+            [
+                Value::from(org.as_uuid()),
+                Value::from(user_id.as_uuid()),
+                Value::from(phc),
+                Value::from(now.timestamp_micros()),
+            ],
+        )
+        .await?;
+        let actor = AuditActor { kind: listone_audit::ActorKind::User, id: Some(user_id.to_string()) };
+        let event = AuditEvent::new(org, actor, "identity.user.invite.accept", Outcome::Allowed, now)
+            .with_resource("identity.user", Some(user_id.to_string()))
+            .with_context(ctx);
+        self.audit.record(&txn, event).await?;
+        let user = self.find(&txn, org, user_id).await?.ok_or(Error::NotFound { resource: "user" })?;
+        txn.commit().await?;
+        Ok(user)
+    }
+
+    /// Deactivates a user (no sign-in; sessions and tokens go with it once they exist).
+    pub async fn deactivate(&self, org: OrgId, user: UserId, actor: AuditActor, ctx: RequestContext) -> Result<User, Error> {
+        let now = self.clock.now();
+        let txn = self.db.conn().begin().await?;
+        self.find(&txn, org, user).await?.ok_or(Error::NotFound { resource: "user" })?;
+        listone_core::db::execute(
+            &txn,
+            "UPDATE app_user SET status = 'deactivated', deactivated_at_us = $3, version = version + 1, updated_at_us = $3 \
+             WHERE org_id = $1 AND id = $2",
+            [Value::from(org.as_uuid()), Value::from(user.as_uuid()), Value::from(now.timestamp_micros())],
+        )
+        .await?;
+        self.record(&txn, org, user, actor, "identity.user.deactivate", ctx, serde_json::json!({})).await?;
+        let updated = self.find(&txn, org, user).await?.ok_or(Error::NotFound { resource: "user" })?;
+        txn.commit().await?;
+        Ok(updated)
+    }
+
+    /// Deletes a user, their invitations and app assignments.
+    pub async fn delete(&self, org: OrgId, user: UserId, actor: AuditActor, ctx: RequestContext) -> Result<(), Error> {
+        let txn = self.db.conn().begin().await?;
+        self.find(&txn, org, user).await?.ok_or(Error::NotFound { resource: "user" })?;
+        for sql in [
+            "DELETE FROM user_app WHERE org_id = $1 AND user_id = $2",
+            "DELETE FROM user_invite WHERE org_id = $1 AND user_id = $2",
+            "DELETE FROM app_user WHERE org_id = $1 AND id = $2",
+        ] {
+            listone_core::db::execute(&txn, sql, [Value::from(org.as_uuid()), Value::from(user.as_uuid())]).await?;
+        }
+        self.record(&txn, org, user, actor, "identity.user.delete", ctx, serde_json::json!({})).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Assigns `user` to `app`: the org must subscribe to it now, and a seat must be free.
+    pub async fn assign_app(
+        &self,
+        org: OrgId,
+        user: UserId,
+        app: App,
+        actor: AuditActor,
+        ctx: RequestContext,
+    ) -> Result<(), Error> {
+        let now = self.clock.now().timestamp_micros();
+        let txn = self.db.conn().begin().await?;
+        self.find(&txn, org, user).await?.ok_or(Error::NotFound { resource: "user" })?;
+        let seats = self.active_seats(&txn, org, app, now).await?.ok_or_else(|| Error::FailedPrecondition {
+            reason: "NOT_SUBSCRIBED",
+            message: format!("the organization has no active {} subscription", app.key()),
+        })?;
+        let used = count(
+            &txn,
+            "SELECT COUNT(*) AS n FROM user_app WHERE org_id = $1 AND app = $2",
+            [Value::from(org.as_uuid()), Value::from(app.key())],
+        )
+        .await?;
+        let assigned = count(
+            &txn,
+            "SELECT COUNT(*) AS n FROM user_app WHERE org_id = $1 AND app = $2 AND user_id = $3",
+            [Value::from(org.as_uuid()), Value::from(app.key()), Value::from(user.as_uuid())],
+        )
+        .await?;
+        if assigned > 0 {
+            txn.commit().await?;
+            return Ok(());
+        }
+        if used >= i64::from(seats) {
+            return Err(Error::ResourceExhausted { limit: "SEATS" });
+        }
+        listone_core::db::execute(
+            &txn,
+            "INSERT INTO user_app (org_id, user_id, app, created_at_us) VALUES ($1, $2, $3, $4)",
+            [Value::from(org.as_uuid()), Value::from(user.as_uuid()), Value::from(app.key()), Value::from(now)],
+        )
+        .await?;
+        self.record(&txn, org, user, actor, "identity.user.app.assign", ctx, serde_json::json!({ "app": app.key() }))
+            .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Whether `user` may use `app` now: active user, active org, active subscription, assigned.
+    pub async fn can_use_app(&self, org: OrgId, user: UserId, app: App) -> Result<bool, Error> {
+        let conn = self.db.conn();
+        let now = self.clock.now().timestamp_micros();
+        let Some(u) = self.find(conn, org, user).await? else { return Ok(false) };
+        let org_active = count(
+            conn,
+            "SELECT COUNT(*) AS n FROM org WHERE id = $1 AND status = $2",
+            [Value::from(org.as_uuid()), Value::from(OrgStatus::Active.key())],
+        )
+        .await?
+            > 0;
+        let assigned = count(
+            conn,
+            "SELECT COUNT(*) AS n FROM user_app WHERE org_id = $1 AND app = $2 AND user_id = $3",
+            [Value::from(org.as_uuid()), Value::from(app.key()), Value::from(user.as_uuid())],
+        )
+        .await?
+            > 0;
+        Ok(u.status == UserStatus::Active && org_active && assigned && self.active_seats(conn, org, app, now).await?.is_some())
+    }
+
+    /// The user `id` of `org`; NOT_FOUND when absent or another org's.
+    pub async fn get(&self, org: OrgId, id: UserId) -> Result<User, Error> {
+        self.find(self.db.conn(), org, id).await?.ok_or(Error::NotFound { resource: "user" })
+    }
+
+    async fn insert(
+        &self,
+        txn: &DatabaseTransaction,
+        org: OrgId,
+        new: &NewUser,
+        status: UserStatus,
+        actor: AuditActor,
+        ctx: RequestContext,
+    ) -> Result<User, Error> {
+        new.validate()?;
+        let org_status = {
+            let stmt = listone_core::db::statement(
+                txn.get_database_backend(),
+                "SELECT status FROM org WHERE id = $1",
+                [Value::from(org.as_uuid())],
+            );
+            txn.query_one_raw(stmt).await?.map(|r| r.try_get::<String>("", "status")).transpose()?
+        };
+        match org_status.as_deref() {
+            None => return Err(Error::NotFound { resource: "organization" }),
+            Some("suspended") => {
+                return Err(Error::FailedPrecondition {
+                    reason: "ORG_SUSPENDED",
+                    message: "the organization is suspended".to_owned(),
+                });
+            }
+            Some(_) => {}
+        }
+        let user_name = normalize_user_name(new.user_name.expose());
+        let taken = count(
+            txn,
+            "SELECT COUNT(*) AS n FROM app_user WHERE org_id = $1 AND user_name = $2",
+            [Value::from(org.as_uuid()), Value::from(user_name.clone())],
+        )
+        .await?;
+        if taken > 0 {
+            return Err(Error::AlreadyExists { resource: "user", field: "user_name".to_owned() });
+        }
+        let id = UserId::new();
+        let now = self.clock.now();
+        listone_core::db::execute(
+            txn,
+            "INSERT INTO app_user (org_id, id, user_name, email, given_name, family_name, external_id, status, \
+             password_hash, version, created_at_us, updated_at_us, deactivated_at_us) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, 1, $9, $9, NULL)",
+            [
+                Value::from(org.as_uuid()),
+                Value::from(id.as_uuid()),
+                Value::from(user_name),
+                Value::from(new.email.expose().trim().to_owned()),
+                Value::from(new.given_name.as_ref().map(|n| n.expose().trim().to_owned())),
+                Value::from(new.family_name.as_ref().map(|n| n.expose().trim().to_owned())),
+                Value::from(new.external_id.clone()),
+                Value::from(status.key()),
+                Value::from(now.timestamp_micros()),
+            ],
+        )
+        .await
+        .map_err(|e| match e.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                Error::AlreadyExists { resource: "user", field: "user_name".to_owned() }
+            }
+            _ => e.into(),
+        })?;
+        let action = if status == UserStatus::Invited { "identity.user.create_invited" } else { "identity.user.provision" };
+        self.record(txn, org, id, actor, action, ctx, serde_json::json!({})).await?;
+        self.find(txn, org, id).await?.ok_or_else(|| Error::internal("created user not readable"))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn record<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        org: OrgId,
+        user: UserId,
+        actor: AuditActor,
+        action: &str,
+        ctx: RequestContext,
+        details: serde_json::Value,
+    ) -> Result<(), Error> {
+        let event = AuditEvent::new(org, actor, action, Outcome::Allowed, self.clock.now())
+            .with_resource("identity.user", Some(user.to_string()))
+            .with_context(ctx)
+            .with_details(details);
+        self.audit.record(conn, event).await.map(|_| ())
+    }
+
+    async fn audit_refusal(
+        &self,
+        org: OrgId,
+        user: Option<UserId>,
+        action: &str,
+        reason: &str,
+        ctx: RequestContext,
+    ) -> Result<(), Error> {
+        let txn = self.db.conn().begin().await?;
+        let actor = AuditActor { kind: listone_audit::ActorKind::System, id: None };
+        let event = AuditEvent::new(org, actor, action, Outcome::Failed, self.clock.now())
+            .with_resource("identity.user", user.map(|u| u.to_string()))
+            .with_context(ctx)
+            .with_details(serde_json::json!({ "reason": reason }));
+        self.audit.record(&txn, event).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    async fn active_seats<C: ConnectionTrait>(&self, conn: &C, org: OrgId, app: App, now_us: i64) -> Result<Option<u32>, Error> {
+        let stmt = listone_core::db::statement(
+            conn.get_database_backend(),
+            "SELECT seats FROM app_subscription WHERE org_id = $1 AND app = $2 AND starts_at_us <= $3 \
+             AND (ends_at_us IS NULL OR ends_at_us > $3)",
+            [Value::from(org.as_uuid()), Value::from(app.key()), Value::from(now_us)],
+        );
+        Ok(conn
+            .query_one_raw(stmt)
+            .await?
+            .map(|r| r.try_get::<i32>("", "seats"))
+            .transpose()?
+            .map(|s| u32::try_from(s).unwrap_or(0)))
+    }
+
+    async fn find<C: ConnectionTrait>(&self, conn: &C, org: OrgId, id: UserId) -> Result<Option<User>, Error> {
+        let stmt = listone_core::db::statement(
+            conn.get_database_backend(),
+            &format!("SELECT {USER_SELECT} WHERE org_id = $1 AND id = $2"),
+            [Value::from(org.as_uuid()), Value::from(id.as_uuid())],
+        );
+        conn.query_one_raw(stmt).await?.as_ref().map(user_from_row).transpose()
+    }
+}
+
+async fn count<C: ConnectionTrait>(conn: &C, sql: &str, values: impl IntoIterator<Item = Value>) -> Result<i64, Error> {
+    let stmt = listone_core::db::statement(conn.get_database_backend(), sql, values);
+    Ok(match conn.query_one_raw(stmt).await? {
+        Some(row) => row.try_get("", "n")?,
+        None => 0,
+    })
+}
+
+fn user_from_row(row: &QueryResult) -> Result<User, Error> {
+    let status: String = row.try_get("", "status")?;
+    let password: Option<String> = row.try_get("", "password_hash")?;
+    Ok(User {
+        org_id: OrgId::from_uuid(row.try_get("", "org_id")?),
+        id: UserId::from_uuid(row.try_get("", "id")?),
+        user_name: Secret::new(row.try_get("", "user_name")?),
+        email: Secret::new(row.try_get("", "email")?),
+        given_name: row.try_get::<Option<String>>("", "given_name")?.map(Secret::new),
+        family_name: row.try_get::<Option<String>>("", "family_name")?.map(Secret::new),
+        external_id: row.try_get("", "external_id")?,
+        status: UserStatus::from_key(&status),
+        has_password: password.is_some(),
+        version: u64::try_from(row.try_get::<i64>("", "version")?).unwrap_or(0),
+    })
+}
