@@ -10,8 +10,12 @@
 //! - [`credentials::recovery`]: [`RecoveryCodes`], ten single-use codes shown once and stored
 //!   only as Argon2id hashes.
 //!
-//! Organizations, app subscriptions, users, groups, sessions, brute-force protection and SCIM
-//! provisioning come with their stores.
+//! Stores, each change committed with its audit event:
+//! - [`org`]: [`org::OrgStore`]: organizations (registration rules, suspension) and app subscriptions.
+//! - [`user`]: [`user::UserStore`]: provisioning, one-time invitations, deactivation, deletion,
+//!   assignment to subscribed apps within their seats.
+//!
+//! Groups, roles, sessions, brute-force protection, SCIM and the gRPC/HTTP edges come next.
 
 pub mod credentials;
 pub mod org;
