@@ -19,6 +19,7 @@
 
 pub mod credentials;
 pub mod org;
+pub mod scim;
 pub mod user;
 
 pub use credentials::password::{HashCost, PasswordHasher, PasswordPolicy};

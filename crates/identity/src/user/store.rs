@@ -108,7 +108,13 @@ impl UserStore {
     }
 
     /// Creates an active user (directory provisioning; sign-in by invitation or SSO later).
-    pub async fn provision(&self, org: OrgId, new: &NewUser, actor: AuditActor, ctx: RequestContext) -> Result<User, Error> {
+    pub async fn provision(
+        &self,
+        org: OrgId,
+        new: &NewUser,
+        actor: AuditActor,
+        ctx: RequestContext,
+    ) -> Result<User, Error> {
         let txn = self.db.conn().begin().await?;
         let user = self.insert(&txn, org, new, UserStatus::Active, actor, ctx).await?;
         txn.commit().await?;
@@ -230,7 +236,13 @@ impl UserStore {
     }
 
     /// Deactivates a user (no sign-in; sessions and tokens go with it once they exist).
-    pub async fn deactivate(&self, org: OrgId, user: UserId, actor: AuditActor, ctx: RequestContext) -> Result<User, Error> {
+    pub async fn deactivate(
+        &self,
+        org: OrgId,
+        user: UserId,
+        actor: AuditActor,
+        ctx: RequestContext,
+    ) -> Result<User, Error> {
         let now = self.clock.now();
         let txn = self.db.conn().begin().await?;
         self.find(&txn, org, user).await?.ok_or(Error::NotFound { resource: "user" })?;
@@ -329,7 +341,10 @@ impl UserStore {
         )
         .await?
             > 0;
-        Ok(u.status == UserStatus::Active && org_active && assigned && self.active_seats(conn, org, app, now).await?.is_some())
+        Ok(u.status == UserStatus::Active
+            && org_active
+            && assigned
+            && self.active_seats(conn, org, app, now).await?.is_some())
     }
 
     /// The user `id` of `org`; NOT_FOUND when absent or another org's.
@@ -401,7 +416,8 @@ impl UserStore {
             }
             _ => e.into(),
         })?;
-        let action = if status == UserStatus::Invited { "identity.user.create_invited" } else { "identity.user.provision" };
+        let action =
+            if status == UserStatus::Invited { "identity.user.create_invited" } else { "identity.user.provision" };
         self.record(txn, org, id, actor, action, ctx, serde_json::json!({})).await?;
         self.find(txn, org, id).await?.ok_or_else(|| Error::internal("created user not readable"))
     }
@@ -443,7 +459,13 @@ impl UserStore {
         Ok(())
     }
 
-    async fn active_seats<C: ConnectionTrait>(&self, conn: &C, org: OrgId, app: App, now_us: i64) -> Result<Option<u32>, Error> {
+    async fn active_seats<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        org: OrgId,
+        app: App,
+        now_us: i64,
+    ) -> Result<Option<u32>, Error> {
         let stmt = listone_core::db::statement(
             conn.get_database_backend(),
             "SELECT seats FROM app_subscription WHERE org_id = $1 AND app = $2 AND starts_at_us <= $3 \
