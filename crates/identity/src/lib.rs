@@ -20,6 +20,7 @@
 pub mod credentials;
 pub mod org;
 pub mod scim;
+pub mod signin;
 pub mod user;
 
 pub use credentials::password::{HashCost, PasswordHasher, PasswordPolicy};
