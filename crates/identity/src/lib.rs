@@ -15,7 +15,13 @@
 //! - [`user`]: [`user::UserStore`]: provisioning, one-time invitations, deactivation, deletion,
 //!   assignment to subscribed apps within their seats.
 //!
-//! Groups, roles, sessions, brute-force protection, SCIM and the gRPC/HTTP edges come next.
+//!
+//! Pure policies the stores will apply:
+//! - [`signin`]: brute-force throttling per account and per IP (backoff, lockout) and session
+//!   timeouts (idle, absolute, per-user cap).
+//! - [`scim`]: SCIM 2.0 filters (RFC 7644) and SCIM error responses.
+//!
+//! Groups, roles, the session store, MFA enrolment, the SCIM endpoints and the gRPC edge come next.
 
 pub mod credentials;
 pub mod org;
