@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use listone_audit::entry::{ActorKind, AuditActor, AuditEvent, Outcome};
 use listone_audit::export::{ExportFormat, ProductInfo, format_entry};
-use listone_audit::settings::AuditSettings;
 use listone_audit::store::{AuditStore, PageRequest};
 use listone_audit::{AuditRecorder, scopes};
 use listone_core::auth::{Authenticator, RequestMeta};
@@ -310,23 +309,10 @@ impl AuditService for AuditApi {
         let req = request.into_inner();
         let patch = settings_from_pb(req.settings.unwrap_or_default());
         let mask: Vec<String> = req.update_mask.map(|m| m.paths).unwrap_or_default();
-        let txn = self.store.db().conn().begin().await.map_err(Error::from)?;
-        let mut settings: AuditSettings = listone_audit::store::load_settings_in(&txn, principal.org_id).await?;
-        let expected = patch.version;
-        settings.apply_mask(&patch, &mask)?;
-        let saved = self.store.save_settings(&txn, principal.org_id, &settings, expected).await?;
-        let event = AuditEvent::new(
-            principal.org_id,
-            actor_of(&principal),
-            "audit.settings.update",
-            Outcome::Allowed,
-            self.store.clock().now(),
-        )
-        .with_resource("audit.settings", None)
-        .with_details(serde_json::json!({ "fields": mask, "version": saved.version }))
-        .with_context(convert::context(meta));
-        self.recorder.record(&txn, event).await?;
-        txn.commit().await.map_err(Error::from)?;
+        let saved = self
+            .store
+            .update_settings(principal.org_id, &patch, &mask, actor_of(&principal), convert::context(meta))
+            .await?;
         Ok(Response::new(pb::UpdateSettingsResponse { settings: Some(settings_to_pb(&saved)) }))
     }
 }

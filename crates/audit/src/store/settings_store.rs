@@ -1,9 +1,11 @@
 //! Loading and saving [`AuditSettings`].
 
 use listone_core::{Error, OrgId};
-use sea_orm::{ConnectionTrait, Value};
+use sea_orm::{ConnectionTrait, TransactionTrait, Value};
 
 use super::{AuditStore, to_u64, u64_value};
+use crate::entry::{AuditActor, AuditEvent, Outcome, RequestContext};
+use crate::recorder::AuditRecorder;
 use crate::settings::AuditSettings;
 
 /// The settings of `org` read inside `conn` (e.g. the transaction that will update them).
@@ -34,6 +36,29 @@ impl AuditStore {
     /// The settings of `org` (defaults until first changed).
     pub async fn settings(&self, org: OrgId) -> Result<AuditSettings, Error> {
         load_settings(self.db.conn(), org).await
+    }
+
+    /// Applies the masked fields of `patch` (whose `version` must be the one read), saves, and
+    /// records the change in the org's log, all in one transaction.
+    pub async fn update_settings(
+        &self,
+        org: OrgId,
+        patch: &AuditSettings,
+        mask: &[String],
+        actor: AuditActor,
+        context: RequestContext,
+    ) -> Result<AuditSettings, Error> {
+        let txn = self.db.conn().begin().await?;
+        let mut settings = load_settings(&txn, org).await?;
+        settings.apply_mask(patch, mask)?;
+        let saved = self.save_settings(&txn, org, &settings, patch.version).await?;
+        let event = AuditEvent::new(org, actor, "audit.settings.update", Outcome::Allowed, self.clock.now())
+            .with_resource("audit.settings", None)
+            .with_details(serde_json::json!({ "fields": mask, "version": saved.version }))
+            .with_context(context);
+        AuditRecorder::new(self.keyring.clone(), self.clock.clone()).record(&txn, event).await?;
+        txn.commit().await?;
+        Ok(saved)
     }
 
     /// Saves `settings` when `expected_version` still matches (optimistic concurrency), in `conn`.
