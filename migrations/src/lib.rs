@@ -10,6 +10,7 @@ mod m20261124_000002_keyring;
 mod m20261124_000003_audit;
 mod m20261124_000004_identity_orgs;
 mod m20261124_000005_identity_users;
+mod m20261124_000006_identity_groups;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_audit::Migration),
             Box::new(m20261124_000004_identity_orgs::Migration),
             Box::new(m20261124_000005_identity_users::Migration),
+            Box::new(m20261124_000006_identity_groups::Migration),
         ]
     }
 }

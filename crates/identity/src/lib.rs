@@ -14,6 +14,7 @@
 //! - [`org`]: [`org::OrgStore`]: organizations (registration rules, suspension) and app subscriptions.
 //! - [`user`]: [`user::UserStore`]: provisioning, one-time invitations, deactivation, deletion,
 //!   assignment to subscribed apps within their seats.
+//! - [`group`]: [`group::GroupStore`]: groups (names unique per org) and their members.
 //!
 //!
 //! Pure policies the stores will apply:
@@ -21,9 +22,10 @@
 //!   timeouts (idle, absolute, per-user cap).
 //! - [`scim`]: SCIM 2.0 filters (RFC 7644) and SCIM error responses.
 //!
-//! Groups, roles, the session store, MFA enrolment, the SCIM endpoints and the gRPC edge come next.
+//! Roles, the session store, MFA enrolment, the SCIM endpoints and the gRPC edge come next.
 
 pub mod credentials;
+pub mod group;
 pub mod org;
 pub mod scim;
 pub mod signin;
