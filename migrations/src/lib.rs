@@ -11,6 +11,7 @@ mod m20261124_000003_audit;
 mod m20261124_000004_identity_orgs;
 mod m20261124_000005_identity_users;
 mod m20261124_000006_identity_groups;
+mod m20261124_000007_identity_sessions;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_identity_orgs::Migration),
             Box::new(m20261124_000005_identity_users::Migration),
             Box::new(m20261124_000006_identity_groups::Migration),
+            Box::new(m20261124_000007_identity_sessions::Migration),
         ]
     }
 }

@@ -15,6 +15,8 @@
 //! - [`user`]: [`user::UserStore`]: provisioning, one-time invitations, deactivation, deletion,
 //!   assignment to subscribed apps within their seats.
 //! - [`group`]: [`group::GroupStore`]: groups (names unique per org) and their members.
+//! - [`session`]: [`session::SessionStore`]: sign-in sessions (token hashes only), timeouts,
+//!   listing, revocation; deactivating a user revokes all of theirs in the same transaction.
 //!
 //!
 //! Pure policies the stores will apply:
@@ -22,12 +24,13 @@
 //!   timeouts (idle, absolute, per-user cap).
 //! - [`scim`]: SCIM 2.0 filters (RFC 7644) and SCIM error responses.
 //!
-//! Roles, the session store, MFA enrolment, the SCIM endpoints and the gRPC edge come next.
+//! Roles, the sign-in flow, MFA enrolment, the SCIM endpoints and the gRPC edge come next.
 
 pub mod credentials;
 pub mod group;
 pub mod org;
 pub mod scim;
+pub mod session;
 pub mod signin;
 pub mod user;
 

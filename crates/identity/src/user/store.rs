@@ -253,17 +253,30 @@ impl UserStore {
             [Value::from(org.as_uuid()), Value::from(user.as_uuid()), Value::from(now.timestamp_micros())],
         )
         .await?;
-        self.record(&txn, org, user, actor, "identity.user.deactivate", ctx, serde_json::json!({})).await?;
+        // Deactivation cuts access at once: every open session goes in the same transaction.
+        let revoked = crate::session::revoke_user_sessions(&txn, org, user, now, "user_deactivated").await?;
+        self.record(
+            &txn,
+            org,
+            user,
+            actor,
+            "identity.user.deactivate",
+            ctx,
+            serde_json::json!({ "sessions_revoked": revoked }),
+        )
+        .await?;
         let updated = self.find(&txn, org, user).await?.ok_or(Error::NotFound { resource: "user" })?;
         txn.commit().await?;
         Ok(updated)
     }
 
-    /// Deletes a user, their invitations and app assignments.
+    /// Deletes a user with their sessions, group memberships, invitations and app assignments.
     pub async fn delete(&self, org: OrgId, user: UserId, actor: AuditActor, ctx: RequestContext) -> Result<(), Error> {
         let txn = self.db.conn().begin().await?;
         self.find(&txn, org, user).await?.ok_or(Error::NotFound { resource: "user" })?;
         for sql in [
+            "DELETE FROM user_session WHERE org_id = $1 AND user_id = $2",
+            "DELETE FROM group_member WHERE org_id = $1 AND user_id = $2",
             "DELETE FROM user_app WHERE org_id = $1 AND user_id = $2",
             "DELETE FROM user_invite WHERE org_id = $1 AND user_id = $2",
             "DELETE FROM app_user WHERE org_id = $1 AND id = $2",
