@@ -12,6 +12,7 @@ mod m20261124_000004_identity_orgs;
 mod m20261124_000005_identity_users;
 mod m20261124_000006_identity_groups;
 mod m20261124_000007_identity_sessions;
+mod m20261124_000008_identity_signin_counters;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000005_identity_users::Migration),
             Box::new(m20261124_000006_identity_groups::Migration),
             Box::new(m20261124_000007_identity_sessions::Migration),
+            Box::new(m20261124_000008_identity_signin_counters::Migration),
         ]
     }
 }

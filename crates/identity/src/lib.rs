@@ -15,6 +15,8 @@
 //! - [`user`]: [`user::UserStore`]: provisioning, one-time invitations, deactivation, deletion,
 //!   assignment to subscribed apps within their seats.
 //! - [`group`]: [`group::GroupStore`]: groups (names unique per org) and their members.
+//! - [`authn`]: [`authn::PasswordSignIn`]: password sign-in with throttling, audited attempts
+//!   (`identity.signin`), a session on success.
 //! - [`session`]: [`session::SessionStore`]: sign-in sessions (token hashes only), timeouts,
 //!   listing, revocation; deactivating a user revokes all of theirs in the same transaction.
 //!
@@ -24,8 +26,9 @@
 //!   timeouts (idle, absolute, per-user cap).
 //! - [`scim`]: SCIM 2.0 filters (RFC 7644) and SCIM error responses.
 //!
-//! Roles, the sign-in flow, MFA enrolment, the SCIM endpoints and the gRPC edge come next.
+//! Roles, MFA enrolment, the SCIM endpoints and the gRPC edge come next.
 
+pub mod authn;
 pub mod credentials;
 pub mod group;
 pub mod org;
