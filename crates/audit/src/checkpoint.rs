@@ -166,7 +166,7 @@ impl NoteSigner {
 
 impl fmt::Debug for NoteSigner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "NoteSigner({}+{}, <private key redacted>)", self.name, hex(&self.key_hash))
+        write!(f, "NoteSigner({}+{}, <private key redacted>)", self.name, listone_crypto::hex(&self.key_hash))
     }
 }
 
@@ -223,7 +223,7 @@ impl NoteVerifier {
     /// The verifier key string this verifier was (or could have been) parsed from.
     pub fn verifier_key(&self) -> String {
         let key = STANDARD.encode([&[ALG_ED25519][..], &self.public_key].concat());
-        format!("{}+{}+{key}", self.name, hex(&self.key_hash))
+        format!("{}+{}+{key}", self.name, listone_crypto::hex(&self.key_hash))
     }
 
     /// Opens a signed checkpoint. Signature lines from other keys are ignored; a line from this key
@@ -285,10 +285,6 @@ fn has_control_character(text: &str) -> bool {
 fn ed25519_key_hash(name: &str, public_key: &[u8; 32]) -> [u8; 4] {
     let hash = digest(&SHA256, &[name.as_bytes(), b"\n", &[ALG_ED25519], public_key].concat());
     hash.as_ref().first_chunk::<4>().copied().unwrap_or_default()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ impl CheckpointSigner {
             "INSERT INTO audit_signing_key (key_id, name, public_key, wrapped_private, created_at_us, retired_at_us) \
              VALUES ($1, $2, $3, $4, $5, NULL) ON CONFLICT (key_id) DO NOTHING",
             [
-                Value::from(hex(&note.key_hash())),
+                Value::from(listone_crypto::hex(&note.key_hash())),
                 Value::from(KEY_NAME),
                 Value::from(public_key.to_vec()),
                 Value::from(wrapped.to_bytes()),
@@ -143,8 +143,4 @@ pub async fn stored_verifiers(db: &Database) -> Result<Vec<NoteVerifier>, Error>
             NoteVerifier::from_verifier_key(&k.verifier_key).map_err(|e| Error::internal(format!("verifier: {e}")))
         })
         .collect()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -1,7 +1,7 @@
 //! Lowercase hex for non-secret identifiers (key ids, blind indexes).
 
 /// Lowercase hex encoding. Not constant time: only use on public values.
-pub(crate) fn encode(bytes: &[u8]) -> String {
+pub fn encode(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for byte in bytes {

@@ -34,6 +34,8 @@ pub use blind_index::BlindIndexKey;
 pub use data_key::DataKey;
 /// The single error type; messages never contain key material or plaintext.
 pub use error::CryptoError;
+/// Lowercase hex of public values (digests, key ids, hashes); not constant time.
+pub use hex::encode as hex;
 /// Master, org and subject keys stored wrapped in the database; creates, caches and destroys them.
 pub use keyring::KeyRing;
 /// Whether the development master key file was created or reused.

@@ -16,10 +16,6 @@ pub(crate) fn rfc3339(us: i64) -> String {
         .unwrap_or_default()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 pub(crate) fn context(meta: RequestMeta) -> RequestContext {
     RequestContext { request_id: meta.request_id, source_ip: meta.source_ip, user_agent: meta.user_agent }
 }
@@ -65,17 +61,17 @@ pub(crate) fn entry_to_pb(view: &EntryView) -> pb::Entry {
         personal_data: e.personal_data,
         details_json: e.details.clone(),
         subject_id: e.subject_id.map(|s| s.to_string()).unwrap_or_default(),
-        personal_digest: e.personal_digest.map(|d| hex(&d)).unwrap_or_default(),
+        personal_digest: e.personal_digest.map(|d| listone_crypto::hex(&d)).unwrap_or_default(),
         personal_details_json,
         personal_details_erased,
-        leaf_hash: hex(&view.leaf_hash),
+        leaf_hash: listone_crypto::hex(&view.leaf_hash),
     }
 }
 
 pub(crate) fn checkpoint_to_pb(cp: &StoredCheckpoint) -> pb::Checkpoint {
     pb::Checkpoint {
         tree_size: cp.size,
-        root_hash: hex(&cp.root),
+        root_hash: listone_crypto::hex(&cp.root),
         signed_note: cp.note.clone(),
         created_at: rfc3339(cp.created_at_us),
         is_anchor: cp.is_anchor,

@@ -172,7 +172,7 @@ fn unmapped(entry: &AuditEntry) -> Value {
     let details = serde_json::from_str(&entry.details).unwrap_or_else(|_| Value::String(entry.details.clone()));
     unmapped.insert("details".into(), details);
     put_opt(&mut unmapped, "subject_id", entry.subject_id.map(|s| s.to_string()).as_deref());
-    put_opt(&mut unmapped, "personal_digest", entry.personal_digest.map(|d| hex(&d)).as_deref());
+    put_opt(&mut unmapped, "personal_digest", entry.personal_digest.map(|d| listone_crypto::hex(&d)).as_deref());
     // Not an IP address, so it cannot go in `src_endpoint.ip` (typed `ip_t`); kept for the record.
     if let Some(SourceAddress::Other(address)) = SourceAddress::of(entry) {
         unmapped.insert("source_address".into(), address.into());
@@ -184,17 +184,6 @@ fn put_opt(map: &mut Map<String, Value>, key: &str, value: Option<&str>) {
     if let Some(value) = value {
         map.insert(key.into(), value.into());
     }
-}
-
-/// Lowercase hex, as digests are shown everywhere else.
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    out
 }
 
 #[cfg(test)]
@@ -361,10 +350,5 @@ mod tests {
     fn details_that_are_not_json_are_kept_as_text() {
         let json = ocsf(&AuditEntry { details: "not json\n".into(), ..full_entry() });
         assert_eq!(json["unmapped"]["details"], "not json\n");
-    }
-
-    #[test]
-    fn hex_is_lowercase_two_digits_per_byte() {
-        assert_eq!(hex(&[0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
     }
 }
