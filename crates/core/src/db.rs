@@ -165,6 +165,19 @@ pub async fn execute<C: ConnectionTrait>(
     Ok(conn.execute_raw(stmt).await?.rows_affected())
 }
 
+/// Runs a `SELECT COUNT(*) AS n ...` (with `$n` placeholders) and returns `n` (0 without a row).
+pub async fn count<C: ConnectionTrait>(
+    conn: &C,
+    sql: &str,
+    values: impl IntoIterator<Item = Value>,
+) -> Result<i64, DbErr> {
+    let stmt = statement(conn.get_database_backend(), sql, values);
+    match conn.query_one_raw(stmt).await? {
+        Some(row) => row.try_get("", "n"),
+        None => Ok(0),
+    }
+}
+
 /// Most bind parameters put in one statement (below SQLite's and PostgreSQL's limits).
 pub const MAX_PARAMS_PER_STATEMENT: usize = 30_000;
 

@@ -2,73 +2,25 @@
 //! idempotent membership changes, deletion, tenant isolation.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
+mod support;
 
-use chrono::Utc;
-use listone_audit::{ActorKind, AuditActor, AuditRecorder};
-use listone_core::{App, Clock, Error, GroupId, OrgId, Secret, SharedClock, TestClock};
-use listone_crypto::{KeyRing, MasterKey};
-use listone_identity::group::GroupStore;
-use listone_identity::org::{OrgRegistration, OrgStore, SubscriptionRequest};
-use listone_identity::user::{NewUser, UserStore};
-use listone_identity::{HashCost, PasswordHasher, PasswordPolicy};
-use listone_testdb::TestDatabase;
-use sea_orm::ConnectionTrait;
-
-struct Fixture {
-    db: TestDatabase,
-    orgs: OrgStore,
-    users: UserStore,
-    groups: GroupStore,
-    clock: TestClock,
-}
-
-fn admin() -> AuditActor {
-    AuditActor { kind: ActorKind::User, id: Some("admin-1".into()) }
-}
+use listone_core::{Error, GroupId, OrgId, UserId};
+use support::{Fixture, admin};
 
 async fn fixture() -> Fixture {
-    let db = TestDatabase::create().await;
-    let clock = TestClock::at(Utc::now());
-    let shared: SharedClock = Arc::new(clock.clone());
-    let audit = AuditRecorder::new(Arc::new(KeyRing::new(Arc::new(MasterKey::generate().unwrap()))), shared.clone());
-    let hasher = Arc::new(PasswordHasher::new(HashCost { memory_kib: 64, iterations: 1, parallelism: 1 }).unwrap());
-    Fixture {
-        orgs: OrgStore::new(db.database().clone(), shared.clone(), audit.clone()),
-        users: UserStore::new(db.database().clone(), shared.clone(), audit.clone(), hasher, PasswordPolicy::default()),
-        groups: GroupStore::new(db.database().clone(), shared, audit),
-        db,
-        clock,
-    }
+    Fixture::new().await
 }
 
 async fn org(f: &Fixture, slug: &str) -> OrgId {
-    let reg = OrgRegistration {
-        name: "Acme".into(),
-        slug: slug.into(),
-        country: "GB".into(),
-        dpo_name: Secret::new("Dana".into()),
-        dpo_email: Secret::new("dpo@acme.example".into()),
-        subscriptions: vec![SubscriptionRequest { app: App::Crm, seats: 5, starts_at: f.clock.now(), ends_at: None }],
-    };
-    f.orgs.register(&reg, admin(), Default::default()).await.unwrap().id
+    f.org(slug).await
 }
 
-async fn user(f: &Fixture, org: OrgId, name: &str) -> listone_core::UserId {
-    let new = NewUser {
-        user_name: Secret::new(format!("{name}@acme.example")),
-        email: Secret::new(format!("{name}@acme.example")),
-        given_name: None,
-        family_name: None,
-        external_id: None,
-    };
-    f.users.provision(org, &new, admin(), Default::default()).await.unwrap().id
+async fn user(f: &Fixture, org: OrgId, name: &str) -> UserId {
+    f.user(org, name).await
 }
 
 async fn count(f: &Fixture, sql: &str) -> i64 {
-    let conn = f.db.conn();
-    let stmt = listone_core::db::statement(conn.get_database_backend(), sql, []);
-    conn.query_one_raw(stmt).await.unwrap().unwrap().try_get("", "n").unwrap()
+    f.count(sql).await
 }
 
 #[tokio::test]

@@ -10,7 +10,6 @@ use listone_core::{App, Clock, Error, OrgId, Secret, TestClock};
 use listone_crypto::{KeyRing, MasterKey};
 use listone_identity::org::{OrgRegistration, OrgStatus, OrgStore, SubscriptionRequest};
 use listone_testdb::TestDatabase;
-use sea_orm::ConnectionTrait;
 
 fn operator() -> AuditActor {
     AuditActor { kind: ActorKind::System, id: None }
@@ -42,9 +41,7 @@ async fn store(db: &TestDatabase, clock: &TestClock) -> OrgStore {
 }
 
 async fn count(db: &TestDatabase, sql: &str) -> i64 {
-    let conn = db.conn();
-    let stmt = listone_core::db::statement(conn.get_database_backend(), sql, []);
-    conn.query_one_raw(stmt).await.unwrap().unwrap().try_get("", "n").unwrap()
+    listone_core::db::count(db.conn(), sql, []).await.unwrap()
 }
 
 #[tokio::test]

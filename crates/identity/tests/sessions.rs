@@ -2,65 +2,23 @@
 //! per-user cap, revocation by user/admin, and deactivation or suspension cutting access at once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
+mod support;
 
-use chrono::{Duration, Utc};
-use listone_audit::{ActorKind, AuditActor, AuditRecorder, RequestContext};
-use listone_core::{App, Clock, Error, OrgId, Secret, SharedClock, TestClock, UserId};
-use listone_crypto::{KeyRing, MasterKey};
-use listone_identity::org::{OrgRegistration, OrgStatus, OrgStore, SubscriptionRequest};
-use listone_identity::session::SessionStore;
+use chrono::Duration;
+use listone_audit::RequestContext;
+use listone_core::{Error, OrgId, Secret, UserId};
+use listone_identity::org::OrgStatus;
 use listone_identity::signin::{SessionPolicy, SessionState};
-use listone_identity::user::{NewUser, UserStore};
-use listone_identity::{HashCost, PasswordHasher, PasswordPolicy};
-use listone_testdb::TestDatabase;
 use sea_orm::ConnectionTrait;
-
-struct Fixture {
-    db: TestDatabase,
-    clock: TestClock,
-    orgs: OrgStore,
-    users: UserStore,
-    sessions: SessionStore,
-}
-
-fn admin() -> AuditActor {
-    AuditActor { kind: ActorKind::User, id: Some("admin-1".into()) }
-}
+use support::{Fixture, admin};
 
 async fn fixture(policy: SessionPolicy) -> Fixture {
-    let db = TestDatabase::create().await;
-    let clock = TestClock::at(Utc::now());
-    let shared: SharedClock = Arc::new(clock.clone());
-    let audit = AuditRecorder::new(Arc::new(KeyRing::new(Arc::new(MasterKey::generate().unwrap()))), shared.clone());
-    let hasher = Arc::new(PasswordHasher::new(HashCost { memory_kib: 64, iterations: 1, parallelism: 1 }).unwrap());
-    Fixture {
-        orgs: OrgStore::new(db.database().clone(), shared.clone(), audit.clone()),
-        users: UserStore::new(db.database().clone(), shared.clone(), audit.clone(), hasher, PasswordPolicy::default()),
-        sessions: SessionStore::new(db.database().clone(), shared, audit, policy).unwrap(),
-        db,
-        clock,
-    }
+    Fixture::with_sessions(policy).await
 }
 
 async fn org_and_user(f: &Fixture, slug: &str) -> (OrgId, UserId) {
-    let reg = OrgRegistration {
-        name: "Acme".into(),
-        slug: slug.into(),
-        country: "GB".into(),
-        dpo_name: Secret::new("Dana".into()),
-        dpo_email: Secret::new("dpo@acme.example".into()),
-        subscriptions: vec![SubscriptionRequest { app: App::Crm, seats: 5, starts_at: f.clock.now(), ends_at: None }],
-    };
-    let org = f.orgs.register(&reg, admin(), Default::default()).await.unwrap().id;
-    let new = NewUser {
-        user_name: Secret::new("alice@acme.example".into()),
-        email: Secret::new("alice@acme.example".into()),
-        given_name: None,
-        family_name: None,
-        external_id: None,
-    };
-    (org, f.users.provision(org, &new, admin(), Default::default()).await.unwrap().id)
+    let org = f.org(slug).await;
+    (org, f.user(org, "alice").await)
 }
 
 fn ctx() -> RequestContext {

@@ -2,51 +2,34 @@
 //! backoff and lockout per account and per IP on the clock, every attempt audited.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
+mod support;
 
-use chrono::{Duration, Utc};
-use listone_audit::{ActorKind, AuditActor, AuditRecorder, RequestContext};
-use listone_core::{App, Clock, Error, OrgId, Secret, SharedClock, TestClock};
-use listone_crypto::{KeyRing, MasterKey};
+use chrono::Duration;
+use listone_audit::RequestContext;
+use listone_core::{Error, OrgId, Secret};
 use listone_identity::authn::PasswordSignIn;
-use listone_identity::org::{OrgRegistration, OrgStore, SubscriptionRequest};
 use listone_identity::session::SessionStore;
-use listone_identity::signin::{SessionPolicy, ThrottlePolicy};
-use listone_identity::user::{NewUser, UserStore};
-use listone_identity::{HashCost, PasswordHasher, PasswordPolicy};
-use listone_testdb::TestDatabase;
+use listone_identity::signin::ThrottlePolicy;
+use listone_identity::user::UserStore;
 use sea_orm::ConnectionTrait;
-
-const PASSWORD: &str = "correct horse battery staple 1987";
+use support::{PASSWORD, admin, new_user};
 
 struct Fixture {
-    db: TestDatabase,
-    clock: TestClock,
+    db: listone_testdb::TestDatabase,
+    clock: listone_core::TestClock,
     users: UserStore,
     sessions: SessionStore,
     signin: PasswordSignIn,
     org: OrgId,
 }
 
-fn admin() -> AuditActor {
-    AuditActor { kind: ActorKind::User, id: Some("admin-1".into()) }
-}
-
 fn from(ip: &str) -> RequestContext {
     RequestContext { request_id: None, source_ip: Some(ip.into()), user_agent: None }
 }
 
+/// The shared fixture plus a sign-in with small thresholds and three users with passwords.
 async fn fixture() -> Fixture {
-    let db = TestDatabase::create().await;
-    let clock = TestClock::at(Utc::now());
-    let shared: SharedClock = Arc::new(clock.clone());
-    let audit = AuditRecorder::new(Arc::new(KeyRing::new(Arc::new(MasterKey::generate().unwrap()))), shared.clone());
-    let hasher = Arc::new(PasswordHasher::new(HashCost { memory_kib: 64, iterations: 1, parallelism: 1 }).unwrap());
-    let orgs = OrgStore::new(db.database().clone(), shared.clone(), audit.clone());
-    let users =
-        UserStore::new(db.database().clone(), shared.clone(), audit.clone(), hasher.clone(), PasswordPolicy::default());
-    let sessions =
-        SessionStore::new(db.database().clone(), shared.clone(), audit.clone(), SessionPolicy::default()).unwrap();
+    let base = support::Fixture::new().await;
     let throttle = ThrottlePolicy {
         account_free_attempts: 2,
         account_lockout_after: 3,
@@ -55,29 +38,22 @@ async fn fixture() -> Fixture {
         base_backoff: Duration::seconds(1),
         ..Default::default()
     };
-    let signin = PasswordSignIn::new(db.database().clone(), shared, audit, hasher, throttle, sessions.clone()).unwrap();
-    let reg = OrgRegistration {
-        name: "Acme".into(),
-        slug: "acme".into(),
-        country: "GB".into(),
-        dpo_name: Secret::new("Dana".into()),
-        dpo_email: Secret::new("dpo@acme.example".into()),
-        subscriptions: vec![SubscriptionRequest { app: App::Crm, seats: 5, starts_at: clock.now(), ends_at: None }],
-    };
-    let org = orgs.register(&reg, admin(), Default::default()).await.unwrap().id;
-    let f = Fixture { db, clock, users, sessions, signin, org };
+    let signin = PasswordSignIn::new(
+        base.db.database().clone(),
+        base.shared_clock.clone(),
+        base.audit.clone(),
+        base.hasher.clone(),
+        throttle,
+        base.sessions.clone(),
+    )
+    .unwrap();
+    let org = base.org("acme").await;
     for name in ["alice", "bob", "carol"] {
-        let new = NewUser {
-            user_name: Secret::new(format!("{name}@acme.example")),
-            email: Secret::new(format!("{name}@acme.example")),
-            given_name: None,
-            family_name: None,
-            external_id: None,
-        };
-        let (_, invite) = f.users.invite(f.org, &new, Duration::days(1), admin(), Default::default()).await.unwrap();
-        f.users.accept_invite(f.org, &invite.token, &Secret::new(PASSWORD.into()), Default::default()).await.unwrap();
+        let (_, invite) =
+            base.users.invite(org, &new_user(name), Duration::days(1), admin(), Default::default()).await.unwrap();
+        base.users.accept_invite(org, &invite.token, &Secret::new(PASSWORD.into()), Default::default()).await.unwrap();
     }
-    f
+    Fixture { db: base.db, clock: base.clock, users: base.users, sessions: base.sessions, signin, org }
 }
 
 async fn attempt(f: &Fixture, name: &str, password: &str, ip: &str) -> Result<(), Error> {

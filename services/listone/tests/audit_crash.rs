@@ -49,9 +49,7 @@ fn verify_cli(dir: &Path, url: &str, key: &str, org: OrgId) -> (Option<i32>, ser
 }
 
 async fn count(db: &listone_core::Database, sql: &str, org: OrgId) -> i64 {
-    let conn = db.conn();
-    let stmt = listone_core::db::statement(conn.get_database_backend(), sql, [org.as_uuid().into()]);
-    conn.query_one_raw(stmt).await.unwrap().unwrap().try_get("", "n").unwrap()
+    listone_core::db::count(db.conn(), sql, [org.as_uuid().into()]).await.unwrap()
 }
 
 // The first server is always killed and reaped inside the loop (the last iterations force it).

@@ -57,10 +57,7 @@ async fn scratch_table(db: &TestDatabase) {
 }
 
 async fn count(db: &TestDatabase, table: &str) -> i64 {
-    let conn = db.database().conn();
-    let stmt =
-        listone_core::db::statement(conn.get_database_backend(), &format!("SELECT COUNT(*) AS n FROM {table}"), []);
-    conn.query_one_raw(stmt).await.unwrap().unwrap().try_get::<i64>("", "n").unwrap()
+    listone_core::db::count(db.database().conn(), &format!("SELECT COUNT(*) AS n FROM {table}"), []).await.unwrap()
 }
 
 #[tokio::test]

@@ -304,13 +304,13 @@ impl UserStore {
             reason: "NOT_SUBSCRIBED",
             message: format!("the organization has no active {} subscription", app.key()),
         })?;
-        let used = count(
+        let used = listone_core::db::count(
             &txn,
             "SELECT COUNT(*) AS n FROM user_app WHERE org_id = $1 AND app = $2",
             [Value::from(org.as_uuid()), Value::from(app.key())],
         )
         .await?;
-        let assigned = count(
+        let assigned = listone_core::db::count(
             &txn,
             "SELECT COUNT(*) AS n FROM user_app WHERE org_id = $1 AND app = $2 AND user_id = $3",
             [Value::from(org.as_uuid()), Value::from(app.key()), Value::from(user.as_uuid())],
@@ -340,14 +340,14 @@ impl UserStore {
         let conn = self.db.conn();
         let now = self.clock.now().timestamp_micros();
         let Some(u) = self.find(conn, org, user).await? else { return Ok(false) };
-        let org_active = count(
+        let org_active = listone_core::db::count(
             conn,
             "SELECT COUNT(*) AS n FROM org WHERE id = $1 AND status = $2",
             [Value::from(org.as_uuid()), Value::from(OrgStatus::Active.key())],
         )
         .await?
             > 0;
-        let assigned = count(
+        let assigned = listone_core::db::count(
             conn,
             "SELECT COUNT(*) AS n FROM user_app WHERE org_id = $1 AND app = $2 AND user_id = $3",
             [Value::from(org.as_uuid()), Value::from(app.key()), Value::from(user.as_uuid())],
@@ -394,7 +394,7 @@ impl UserStore {
             Some(_) => {}
         }
         let user_name = normalize_user_name(new.user_name.expose());
-        let taken = count(
+        let taken = listone_core::db::count(
             txn,
             "SELECT COUNT(*) AS n FROM app_user WHERE org_id = $1 AND user_name = $2",
             [Value::from(org.as_uuid()), Value::from(user_name.clone())],
@@ -501,14 +501,6 @@ impl UserStore {
         );
         conn.query_one_raw(stmt).await?.as_ref().map(user_from_row).transpose()
     }
-}
-
-async fn count<C: ConnectionTrait>(conn: &C, sql: &str, values: impl IntoIterator<Item = Value>) -> Result<i64, Error> {
-    let stmt = listone_core::db::statement(conn.get_database_backend(), sql, values);
-    Ok(match conn.query_one_raw(stmt).await? {
-        Some(row) => row.try_get("", "n")?,
-        None => 0,
-    })
 }
 
 fn user_from_row(row: &QueryResult) -> Result<User, Error> {
