@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use listone_audit::entry::{ActorKind, AuditActor, AuditEvent, Outcome};
-use listone_audit::export::{ExportFormat, ProductInfo, format_entry};
+use listone_audit::export::{ExportFormat, ProductInfo};
 use listone_audit::store::{AuditStore, PageRequest};
 use listone_audit::{AuditRecorder, scopes};
 use listone_core::auth::{Authenticator, RequestMeta};
@@ -15,13 +15,10 @@ use listone_core::{Actor, Error, Principal};
 use listone_proto::audit::v1 as pb;
 use listone_proto::audit::v1::audit_service_server::AuditService;
 use sea_orm::TransactionTrait;
-use tokio_stream::Stream;
+use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
 use convert::{checkpoint_to_pb, entry_to_pb, filter_from_pb, incident_to_pb, settings_from_pb, settings_to_pb};
-
-/// Entries per streamed export chunk.
-pub const EXPORT_CHUNK_ENTRIES: u32 = 500;
 
 /// The audit service.
 #[derive(Debug, Clone)]
@@ -231,51 +228,17 @@ impl AuditService for AuditApi {
             _ => return Err(Error::invalid("format", "must be EXPORT_FORMAT_OCSF_JSON or EXPORT_FORMAT_CEF").into()),
         };
         let filter = filter_from_pb(req.filter.unwrap_or_default())?;
-        let event = AuditEvent::new(
-            principal.org_id,
-            actor_of(&principal),
-            "audit.log.export",
-            Outcome::Allowed,
-            self.store.clock().now(),
-        )
-        .with_resource("audit.log", None)
-        .with_personal_data("siem_export")
-        .with_details(serde_json::json!({ "format": format.key() }));
-        self.record_self(meta, event).await?;
-
-        let (tx, rx) = tokio::sync::mpsc::channel(4);
-        let store = self.store.clone();
-        let org = principal.org_id;
         let product = ProductInfo::list_one(env!("CARGO_PKG_VERSION"));
-        tokio::spawn(async move {
-            let mut page = PageRequest { page_size: EXPORT_CHUNK_ENTRIES, after_seq: None, newest_first: false };
-            loop {
-                let result = store.list_entries(org, &filter, page, false).await;
-                let chunk = match result {
-                    Err(e) => {
-                        let _ = tx.send(Err(Status::from(e))).await;
-                        return;
-                    }
-                    Ok(chunk) => chunk,
-                };
-                let mut data = String::new();
-                for view in &chunk.entries {
-                    data.push_str(&format_entry(&view.entry, format, &product));
-                    data.push('\n');
-                }
-                let count = u32::try_from(chunk.entries.len()).unwrap_or(u32::MAX);
-                page.after_seq = chunk.entries.last().map(|v| v.entry.seq);
-                if count > 0
-                    && tx.send(Ok(pb::ExportEntriesChunk { data: data.into_bytes(), entries: count })).await.is_err()
-                {
-                    return;
-                }
-                if chunk.next_page_token.is_none() {
-                    return;
-                }
-            }
+        let chunks = self
+            .store
+            .export(principal.org_id, filter, format, product, actor_of(&principal), convert::context(meta))
+            .await?;
+        let stream = tokio_stream::wrappers::ReceiverStream::new(chunks).map(|chunk| {
+            chunk
+                .map(|c| pb::ExportEntriesChunk { data: c.lines.into_bytes(), entries: c.entries })
+                .map_err(Status::from)
         });
-        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+        Ok(Response::new(Box::pin(stream)))
     }
 
     async fn list_incidents(

@@ -2,6 +2,7 @@
 //! queries, proofs, retention and erasure of personal details.
 
 mod append;
+mod export;
 mod proofs;
 pub mod query;
 mod retention;
@@ -16,6 +17,7 @@ use listone_crypto::KeyRing;
 use sea_orm::{ConnectionTrait, Value};
 
 pub use append::AppendReport;
+pub use export::{EXPORT_CHUNK_ENTRIES, ExportChunk};
 pub(crate) use proofs::all_checkpoints;
 pub use proofs::{ConsistencyProof, InclusionProof, StoredCheckpoint};
 pub use query::{EntryFilter, EntryPage, EntryView, Incident, PageRequest};
