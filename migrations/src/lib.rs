@@ -13,6 +13,7 @@ mod m20261124_000005_identity_users;
 mod m20261124_000006_identity_groups;
 mod m20261124_000007_identity_sessions;
 mod m20261124_000008_identity_signin_counters;
+mod m20261124_000009_identity_roles_mfa_scim;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000006_identity_groups::Migration),
             Box::new(m20261124_000007_identity_sessions::Migration),
             Box::new(m20261124_000008_identity_signin_counters::Migration),
+            Box::new(m20261124_000009_identity_roles_mfa_scim::Migration),
         ]
     }
 }

@@ -31,6 +31,7 @@
 pub mod authn;
 pub mod credentials;
 pub mod group;
+pub mod identity;
 pub mod org;
 pub mod scim;
 pub mod session;
@@ -39,4 +40,5 @@ pub mod user;
 
 pub use credentials::password::{HashCost, PasswordHasher, PasswordPolicy};
 pub use credentials::recovery::RecoveryCodes;
+pub use identity::{Identity, IdentityConfig};
 pub use credentials::totp::{Totp, TotpAlgorithm, TotpDigits, TotpError, TotpSecret};

@@ -11,6 +11,7 @@ use listone_core::config::{DEFAULT_MAX_REQUEST_BYTES, ServeSettings};
 use listone_core::outbox::{DispatcherConfig, EventSink};
 use listone_core::{Database, TestClock};
 use listone_crypto::MasterKey;
+use listone_identity::{HashCost, IdentityConfig};
 use listone_proto::system::v1::system_service_client::SystemServiceClient;
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::health_client::HealthClient;
@@ -32,6 +33,8 @@ pub struct TestServerOptions {
     pub dispatcher: DispatcherConfig,
     /// Background maintenance cadence (fast checkpoint polls; decisions follow the test clock).
     pub maintenance: MaintenanceConfig,
+    /// Identity policies; password hashing is cheap by default to keep the suite fast.
+    pub identity: IdentityConfig,
 }
 
 impl Default for TestServerOptions {
@@ -44,6 +47,10 @@ impl Default for TestServerOptions {
             maintenance: MaintenanceConfig {
                 checkpoint_poll: Duration::from_millis(50),
                 retention_poll: Duration::from_secs(3600),
+            },
+            identity: IdentityConfig {
+                hash_cost: HashCost { memory_kib: 64, iterations: 1, parallelism: 1 },
+                ..IdentityConfig::default()
             },
         }
     }
@@ -91,6 +98,7 @@ impl TestServer {
                 dispatcher: options.dispatcher,
                 authenticator: tokens.clone(),
                 maintenance: options.maintenance,
+                identity: options.identity,
             },
             listener,
         )

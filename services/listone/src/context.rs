@@ -9,6 +9,7 @@ use listone_core::auth::Authenticator;
 use listone_core::outbox::OutboxWaker;
 use listone_core::{Database, SharedClock};
 use listone_crypto::{KeyRing, MasterKey};
+use listone_identity::Identity;
 
 /// Database, clock, keys and outbox handle, shared by every service in the process.
 #[derive(Debug, Clone)]
@@ -29,6 +30,8 @@ pub struct AppContext {
     pub audit: AuditStore,
     /// Records audit events through the outbox.
     pub audit_recorder: AuditRecorder,
+    /// Organizations, users, groups, credentials and sessions.
+    pub identity: Identity,
     /// Wakes the outbox dispatcher after a commit.
     pub outbox: OutboxWaker,
     /// The newest applied migration.

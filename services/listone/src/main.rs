@@ -100,6 +100,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 // authenticated RPC is refused rather than served to anyone.
                 authenticator: Arc::new(NoTokenVerifier),
                 maintenance: MaintenanceConfig::default(),
+                identity: listone_identity::IdentityConfig::default(),
             };
             let running = server::start(options, listener).await?;
             running.run_until(shutdown).await.map_err(|e| Failure::Runtime(e.to_string()))

@@ -16,6 +16,7 @@ use listone_core::config::ServeSettings;
 use listone_core::outbox::{Dispatcher, DispatcherConfig, EventSink};
 use listone_core::{Database, SharedClock};
 use listone_crypto::{KeyRing, MasterKey};
+use listone_identity::{Identity, IdentityConfig};
 use listone_proto::audit::v1::audit_service_server::AuditServiceServer;
 use listone_proto::system::v1::system_service_server::SystemServiceServer;
 use tokio::net::TcpListener;
@@ -65,6 +66,8 @@ pub struct ServerOptions {
     pub authenticator: Arc<dyn Authenticator>,
     /// How often background maintenance (checkpoints, retention) runs.
     pub maintenance: crate::maintenance::MaintenanceConfig,
+    /// Identity policies (password hashing cost, password policy, sessions, throttling).
+    pub identity: IdentityConfig,
 }
 
 /// A server accepting connections; stop it with [`RunningServer::shutdown`].
@@ -98,11 +101,21 @@ pub async fn start(options: ServerOptions, listener: TcpListener) -> Result<Runn
     let mut sinks = options.sinks;
     sinks.push(Arc::new(AuditSink::new(audit.clone())));
     let dispatcher = Dispatcher::new(options.db.clone(), options.clock.clone(), sinks, options.dispatcher);
+    let audit_recorder = AuditRecorder::new(keyring.clone(), options.clock.clone());
+    let identity = Identity::new(
+        options.db.clone(),
+        options.clock.clone(),
+        keyring.clone(),
+        audit_recorder.clone(),
+        options.identity,
+    )
+    .map_err(|e| StartupError::Setup { component: "identity", reason: e.to_string() })?;
     let ctx = AppContext {
         schema_version: startup::schema_version(&options.db).await?,
         db: options.db,
         started_at: options.clock.now(),
-        audit_recorder: AuditRecorder::new(keyring.clone(), options.clock.clone()),
+        audit_recorder,
+        identity,
         clock: options.clock,
         master_key,
         development_key: options.development_key,

@@ -142,12 +142,13 @@ impl GroupStore {
         Ok(group)
     }
 
-    /// Deletes a group and its memberships.
+    /// Deletes a group with its memberships and the app roles it granted.
     pub async fn delete(&self, org: OrgId, id: GroupId, actor: AuditActor, ctx: RequestContext) -> Result<(), Error> {
         let txn = self.db.conn().begin().await?;
         self.find(&txn, org, id).await?.ok_or(Error::NotFound { resource: "group" })?;
         for sql in [
             "DELETE FROM group_member WHERE org_id = $1 AND group_id = $2",
+            "DELETE FROM group_role WHERE org_id = $1 AND group_id = $2",
             "DELETE FROM user_group WHERE org_id = $1 AND id = $2",
         ] {
             listone_core::db::execute(&txn, sql, [Value::from(org.as_uuid()), Value::from(id.as_uuid())]).await?;

@@ -270,7 +270,8 @@ impl UserStore {
         Ok(updated)
     }
 
-    /// Deletes a user with their sessions, group memberships, invitations and app assignments.
+    /// Deletes a user with their sessions, group memberships, invitations, app assignments, roles,
+    /// MFA enrolment, recovery codes and pending MFA steps.
     pub async fn delete(&self, org: OrgId, user: UserId, actor: AuditActor, ctx: RequestContext) -> Result<(), Error> {
         let txn = self.db.conn().begin().await?;
         self.find(&txn, org, user).await?.ok_or(Error::NotFound { resource: "user" })?;
@@ -279,6 +280,10 @@ impl UserStore {
             "DELETE FROM group_member WHERE org_id = $1 AND user_id = $2",
             "DELETE FROM user_app WHERE org_id = $1 AND user_id = $2",
             "DELETE FROM user_invite WHERE org_id = $1 AND user_id = $2",
+            "DELETE FROM user_role WHERE org_id = $1 AND user_id = $2",
+            "DELETE FROM user_mfa WHERE org_id = $1 AND user_id = $2",
+            "DELETE FROM user_recovery_code WHERE org_id = $1 AND user_id = $2",
+            "DELETE FROM mfa_challenge WHERE org_id = $1 AND user_id = $2",
             "DELETE FROM app_user WHERE org_id = $1 AND id = $2",
         ] {
             listone_core::db::execute(&txn, sql, [Value::from(org.as_uuid()), Value::from(user.as_uuid())]).await?;

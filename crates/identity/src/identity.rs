@@ -1,0 +1,77 @@
+//! [`Identity`]: every identity store wired once over one database, clock, key ring and audit
+//! recorder — the way the server, the admin CLI and the tests build them.
+
+use std::sync::Arc;
+
+use listone_audit::AuditRecorder;
+use listone_core::{Database, Error, SharedClock};
+use listone_crypto::KeyRing;
+
+use crate::authn::PasswordSignIn;
+use crate::credentials::password::{HashCost, PasswordHasher, PasswordPolicy};
+use crate::group::GroupStore;
+use crate::org::OrgStore;
+use crate::session::SessionStore;
+use crate::signin::{SessionPolicy, ThrottlePolicy};
+use crate::user::UserStore;
+
+/// Tunable identity policies; the defaults are the production ones.
+#[derive(Debug, Clone, Default)]
+pub struct IdentityConfig {
+    /// Argon2id parameters for new password hashes ([`HashCost::OWASP`] by default).
+    pub hash_cost: HashCost,
+    /// What a new password must satisfy.
+    pub password_policy: PasswordPolicy,
+    /// Session idle and absolute timeouts, sessions per user.
+    pub session_policy: SessionPolicy,
+    /// Brute-force protection per account and per IP.
+    pub throttle: ThrottlePolicy,
+}
+
+/// The identity stores of one process.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// Organizations and subscriptions.
+    pub orgs: OrgStore,
+    /// Users, invitations, app assignments.
+    pub users: UserStore,
+    /// Groups and members.
+    pub groups: GroupStore,
+    /// Sign-in sessions.
+    pub sessions: SessionStore,
+    /// Password sign-in.
+    pub signin: PasswordSignIn,
+    /// The password hasher every store shares (also used by benchmarks).
+    pub hasher: Arc<PasswordHasher>,
+}
+
+impl Identity {
+    /// Wires every store; invalid policies are INVALID_ARGUMENT naming the field.
+    pub fn new(
+        db: Database,
+        clock: SharedClock,
+        keyring: Arc<KeyRing>,
+        audit: AuditRecorder,
+        config: IdentityConfig,
+    ) -> Result<Self, Error> {
+        let _ = &keyring;
+        let hasher = Arc::new(PasswordHasher::new(config.hash_cost)?);
+        let sessions = SessionStore::new(db.clone(), clock.clone(), audit.clone(), config.session_policy)?;
+        let signin = PasswordSignIn::new(
+            db.clone(),
+            clock.clone(),
+            audit.clone(),
+            hasher.clone(),
+            config.throttle,
+            sessions.clone(),
+        )?;
+        Ok(Self {
+            orgs: OrgStore::new(db.clone(), clock.clone(), audit.clone()),
+            users: UserStore::new(db.clone(), clock.clone(), audit.clone(), hasher.clone(), config.password_policy),
+            groups: GroupStore::new(db, clock, audit),
+            sessions,
+            signin,
+            hasher,
+        })
+    }
+}

@@ -1,0 +1,2 @@
+//! The edges of List One Identity, thin over [`listone_identity`]: authenticate, check the
+//! scope, decode, call the domain, encode.
