@@ -11,6 +11,7 @@ use crate::authn::PasswordSignIn;
 use crate::credentials::password::{HashCost, PasswordHasher, PasswordPolicy};
 use crate::group::GroupStore;
 use crate::org::OrgStore;
+use crate::role::RoleStore;
 use crate::session::SessionStore;
 use crate::signin::{SessionPolicy, ThrottlePolicy};
 use crate::user::UserStore;
@@ -39,6 +40,8 @@ pub struct Identity {
     pub groups: GroupStore,
     /// Sign-in sessions.
     pub sessions: SessionStore,
+    /// Roles per app, for users and groups.
+    pub roles: RoleStore,
     /// Password sign-in.
     pub signin: PasswordSignIn,
     /// The password hasher every store shares (also used by benchmarks).
@@ -65,9 +68,11 @@ impl Identity {
             config.throttle,
             sessions.clone(),
         )?;
+        let users = UserStore::new(db.clone(), clock.clone(), audit.clone(), hasher.clone(), config.password_policy);
         Ok(Self {
             orgs: OrgStore::new(db.clone(), clock.clone(), audit.clone()),
-            users: UserStore::new(db.clone(), clock.clone(), audit.clone(), hasher.clone(), config.password_policy),
+            roles: RoleStore::new(db.clone(), clock.clone(), audit.clone(), users.clone()),
+            users,
             groups: GroupStore::new(db, clock, audit),
             sessions,
             signin,

@@ -33,6 +33,7 @@ pub mod credentials;
 pub mod group;
 pub mod identity;
 pub mod org;
+pub mod role;
 pub mod scim;
 pub mod session;
 pub mod signin;
