@@ -11,7 +11,7 @@ use listone_audit::store::query::PersonalDetailsView;
 use listone_core::{Clock, Error, OrgId, SubjectId};
 use listone_proto::audit::v1 as pb;
 use listone_testkit::{TestServer, authed};
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::ConnectionTrait;
 use support::*;
 
 #[tokio::test]
@@ -51,7 +51,7 @@ async fn erasure_destroys_personal_details_and_every_proof_still_verifies() {
 
     // Erase the subject: destroy the key and drop the sealed bytes, in one transaction.
     let ctx = server.ctx();
-    let txn = ctx.db.conn().begin().await.unwrap();
+    let txn = ctx.db.begin().await.unwrap();
     assert!(ctx.keyring.destroy_subject_key(&txn, org, subject).await.unwrap());
     assert_eq!(ctx.audit.erase_personal_details(&txn, org, subject).await.unwrap(), 1);
     txn.commit().await.unwrap();
@@ -216,7 +216,7 @@ async fn oversized_or_malformed_events_are_refused_and_nothing_is_written() {
     let server = TestServer::start().await;
     let org = OrgId::new();
     let ctx = server.ctx();
-    let txn = ctx.db.conn().begin().await.unwrap();
+    let txn = ctx.db.begin().await.unwrap();
     let big =
         event(&server, org, "records.record.update", 0).with_details(serde_json::json!({ "x": "y".repeat(20_000) }));
     let Err(Error::InvalidArgument { violations }) = ctx.audit_recorder.record(&txn, big).await else {

@@ -8,7 +8,7 @@ use chrono::Utc;
 use listone_core::db::{self, Database};
 use listone_core::outbox::{self, NewEvent};
 use listone_core::{OrgId, SystemClock};
-use sea_orm::{ConnectionTrait, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
 
 use crate::catalog::{BenchFuture, EngineContext};
@@ -36,7 +36,7 @@ pub fn raw_insert(ctx: &EngineContext) -> BenchFuture<'_> {
 pub fn outbox_write(ctx: &EngineContext) -> BenchFuture<'_> {
     Box::pin(writes(ctx, |db: Arc<Database>, org: OrgId| async move {
         let id = Uuid::now_v7();
-        let txn = db.conn().begin().await?;
+        let txn = db.begin().await?;
         db::execute(&txn, INSERT_ROW, row(id, org)).await?;
         let event = NewEvent::new(Some(org), TOPIC, serde_json::json!({ "row_id": id }));
         outbox::enqueue(&txn, &SystemClock, event).await?;

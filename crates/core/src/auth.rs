@@ -80,6 +80,32 @@ impl RequestMeta {
     }
 }
 
+/// Tries each authenticator in turn; the first principal wins. Fails closed with one answer
+/// when none accepts the credentials (no hint of which verifier knew the token).
+#[derive(Debug, Clone)]
+pub struct AnyOf(Vec<std::sync::Arc<dyn Authenticator>>);
+
+impl AnyOf {
+    /// The authenticators, in the order they are asked.
+    pub fn new(authenticators: Vec<std::sync::Arc<dyn Authenticator>>) -> Self {
+        Self(authenticators)
+    }
+}
+
+#[async_trait::async_trait]
+impl Authenticator for AnyOf {
+    async fn authenticate(&self, metadata: &MetadataMap) -> Result<Principal, Error> {
+        for authenticator in &self.0 {
+            match authenticator.authenticate(metadata).await {
+                Ok(principal) => return Ok(principal),
+                Err(Error::Unauthenticated { .. }) => continue,
+                Err(other) => return Err(other),
+            }
+        }
+        Err(Error::Unauthenticated { message: "invalid or expired credentials".to_owned() })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -116,5 +142,40 @@ mod tests {
     async fn without_a_verifier_every_call_is_unauthenticated() {
         let err = NoTokenVerifier.authenticate(&MetadataMap::new()).await.unwrap_err();
         assert!(matches!(err, Error::Unauthenticated { .. }));
+    }
+
+    /// Accepts one fixed token as the given org, refuses others, or fails with an internal error.
+    #[derive(Debug)]
+    struct Fixed(&'static str, Option<crate::OrgId>);
+
+    #[async_trait::async_trait]
+    impl Authenticator for Fixed {
+        async fn authenticate(&self, metadata: &MetadataMap) -> Result<Principal, Error> {
+            match (bearer_token(metadata), self.1) {
+                (_, None) => Err(Error::internal("verifier down")),
+                (Some(t), Some(org)) if t == self.0 => Ok(Principal::system(org)),
+                _ => Err(Error::Unauthenticated { message: "unknown token".to_owned() }),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn any_of_takes_the_first_acceptance_and_fails_closed() {
+        use std::sync::Arc;
+        let (a, b) = (crate::OrgId::new(), crate::OrgId::new());
+        let chain = AnyOf::new(vec![Arc::new(Fixed("one", Some(a))), Arc::new(Fixed("two", Some(b)))]);
+        let with = |token: &str| {
+            let mut m = MetadataMap::new();
+            m.insert("authorization", format!("Bearer {token}").parse().unwrap());
+            m
+        };
+        assert_eq!(chain.authenticate(&with("one")).await.unwrap().org_id, a);
+        assert_eq!(chain.authenticate(&with("two")).await.unwrap().org_id, b);
+        let err = chain.authenticate(&with("three")).await.unwrap_err();
+        assert!(matches!(err, Error::Unauthenticated { ref message } if message == "invalid or expired credentials"));
+        assert!(matches!(chain.authenticate(&MetadataMap::new()).await, Err(Error::Unauthenticated { .. })));
+        // A verifier failing for another reason is not skipped over.
+        let broken = AnyOf::new(vec![Arc::new(Fixed("one", None)), Arc::new(Fixed("one", Some(a)))]);
+        assert!(matches!(broken.authenticate(&with("one")).await, Err(Error::Internal { .. })));
     }
 }

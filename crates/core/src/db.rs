@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use sea_orm::sqlx::postgres::PgConnectOptions;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement, Value};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, Value,
+};
 
 /// How long to wait for the first connection before reporting the database unreachable.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -127,6 +130,23 @@ impl Database {
     /// The sea-orm connection pool.
     pub fn conn(&self) -> &DatabaseConnection {
         &self.conn
+    }
+
+    /// Begins a read-write transaction. On SQLite it is `BEGIN IMMEDIATE`: the write lock is
+    /// taken up front (waiting out the busy timeout), so a transaction that reads before it
+    /// writes cannot fail half-way with "database is locked" when another writer committed
+    /// since its read. PostgreSQL transactions begin as usual (read committed).
+    pub async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
+        match self.engine {
+            Engine::Sqlite => {
+                let options = TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..TransactionOptions::default()
+                };
+                self.conn.begin_with_options(options).await
+            }
+            Engine::Postgres => self.conn.begin().await,
+        }
     }
 
     /// The engine in use.

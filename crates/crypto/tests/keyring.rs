@@ -221,7 +221,7 @@ async fn org_key_from_a_rolled_back_transaction_is_never_used_again() {
     let (org, subject) = (OrgId::new(), SubjectId::new());
     let aad = field_aad(org, "r1");
 
-    let txn = db.conn().begin().await.unwrap();
+    let txn = db.database().begin().await.unwrap();
     let abandoned = ring.org_key(&txn, org, now()).await.unwrap();
     txn.rollback().await.unwrap();
 

@@ -14,7 +14,6 @@ use listone_core::auth::{Authenticator, RequestMeta};
 use listone_core::{Actor, Error, Principal};
 use listone_proto::audit::v1 as pb;
 use listone_proto::audit::v1::audit_service_server::AuditService;
-use sea_orm::TransactionTrait;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
@@ -59,7 +58,7 @@ impl AuditApi {
 
     /// Records an audit event about the audit log itself (personal-detail reads, exports, settings).
     async fn record_self(&self, meta: RequestMeta, event: AuditEvent) -> Result<(), Error> {
-        let txn = self.store.db().conn().begin().await?;
+        let txn = self.store.db().begin().await?;
         self.recorder.record(&txn, event.with_context(convert::context(meta))).await?;
         txn.commit().await?;
         Ok(())

@@ -13,7 +13,7 @@ use listone_audit::entry::{ActorKind, AuditActor, AuditEvent, Outcome};
 use listone_core::{EventId, OrgId, SystemClock};
 use listone_crypto::{KeyRing, MasterKey};
 use listone_testkit::TestDatabase;
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::ConnectionTrait;
 
 const TRANSACTIONS: usize = 150;
 const EVENTS_PER_TRANSACTION: usize = 10;
@@ -80,7 +80,7 @@ async fn killing_the_server_mid_burst_loses_and_duplicates_no_audit_entry() {
             Command::new("kill").args(["-KILL", &server.id().to_string()]).status().unwrap();
             server.wait().unwrap();
         }
-        let txn = db.conn().begin().await.unwrap();
+        let txn = db.begin().await.unwrap();
         for i in 0..EVENTS_PER_TRANSACTION {
             let event = AuditEvent::new(
                 org,

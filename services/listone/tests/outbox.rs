@@ -8,7 +8,7 @@ use std::time::Duration;
 use listone_core::outbox::{self, Dispatcher, DispatcherConfig, EventSink, NewEvent, OutboxEvent, SinkError};
 use listone_core::{Clock, EventId, OrgId, SharedClock, TestClock};
 use listone_testkit::{TestDatabase, TestServer, TestServerOptions};
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::ConnectionTrait;
 
 /// Records what it is given; fails the first `failures` calls.
 #[derive(Debug)]
@@ -67,14 +67,14 @@ async fn event_commits_with_the_change_and_rolls_back_with_it() {
     let clock = TestClock::starting_now();
     let org = OrgId::new();
 
-    let txn = db.database().conn().begin().await.unwrap();
+    let txn = db.database().begin().await.unwrap();
     listone_core::db::execute(&txn, "INSERT INTO scratch_change (id) VALUES ($1)", ["a".into()]).await.unwrap();
     outbox::enqueue(&txn, &clock, event(org, 1)).await.unwrap();
     txn.rollback().await.unwrap();
     assert_eq!(count(&db, "scratch_change").await, 0);
     assert_eq!(count(&db, "outbox_event").await, 0, "a rolled-back change leaves no event");
 
-    let txn = db.database().conn().begin().await.unwrap();
+    let txn = db.database().begin().await.unwrap();
     listone_core::db::execute(&txn, "INSERT INTO scratch_change (id) VALUES ($1)", ["b".into()]).await.unwrap();
     let id = outbox::enqueue(&txn, &clock, event(org, 2)).await.unwrap();
     txn.commit().await.unwrap();

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use listone_core::outbox::OutboxEvent;
 use listone_core::{Error, EventId, OrgId};
-use sea_orm::{ConnectionTrait, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, Value};
 
 use super::rows::{ENTRY_COLUMNS, entry_values};
 use super::settings_store::load_settings;
@@ -54,7 +54,7 @@ impl AuditStore {
 
     async fn append_org(&self, org: OrgId, mut items: Vec<(EventId, RecordedEntry)>) -> Result<AppendReport, Error> {
         let now_us = self.clock.now().timestamp_micros();
-        let txn = self.db.conn().begin().await?;
+        let txn = self.db.begin().await?;
         let mut head = lock_head(&txn, org, now_us).await?;
         let before = items.len();
         let existing = existing_events(&txn, org, &items).await?;
@@ -151,7 +151,7 @@ impl AuditStore {
         let mut cut = 0;
         for org in orgs {
             let now_us = self.clock.now().timestamp_micros();
-            let txn = conn.begin().await?;
+            let txn = self.db.begin().await?;
             let mut head = lock_head(&txn, org, now_us).await?;
             let settings = load_settings(&txn, org).await?;
             let wait_us =

@@ -3,7 +3,7 @@
 //! log stays verifiable and later proofs still work.
 
 use listone_core::{Error, OrgId};
-use sea_orm::{ConnectionTrait, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, Value};
 
 use super::settings_store::load_settings;
 use super::{AuditStore, lock_head, save_head, to_u64, u64_value};
@@ -38,7 +38,7 @@ impl AuditStore {
     pub async fn prune(&self, org: OrgId) -> Result<PruneReport, Error> {
         let now = self.clock.now();
         let now_us = now.timestamp_micros();
-        let txn = self.db.conn().begin().await?;
+        let txn = self.db.begin().await?;
         let mut head = lock_head(&txn, org, now_us).await?;
         let settings = load_settings(&txn, org).await?;
         let retention_us = i64::try_from(settings.retention_days).unwrap_or(i64::MAX).saturating_mul(86_400_000_000);

@@ -1,7 +1,7 @@
 //! Loading and saving [`AuditSettings`].
 
 use listone_core::{Error, OrgId};
-use sea_orm::{ConnectionTrait, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, Value};
 
 use super::{AuditStore, to_u64, u64_value};
 use crate::entry::{AuditActor, AuditEvent, Outcome, RequestContext};
@@ -48,7 +48,7 @@ impl AuditStore {
         actor: AuditActor,
         context: RequestContext,
     ) -> Result<AuditSettings, Error> {
-        let txn = self.db.conn().begin().await?;
+        let txn = self.db.begin().await?;
         let mut settings = load_settings(&txn, org).await?;
         settings.apply_mask(patch, mask)?;
         let saved = self.save_settings(&txn, org, &settings, patch.version).await?;

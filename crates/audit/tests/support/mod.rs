@@ -9,7 +9,6 @@ use listone_audit::entry::{ActorKind, AuditActor, AuditEvent, Outcome, RequestCo
 use listone_core::{Actor, App, Clock, OrgId, Principal, UserId};
 use listone_proto::audit::v1::audit_service_client::AuditServiceClient;
 use listone_testkit::TestServer;
-use sea_orm::TransactionTrait;
 use tonic::transport::Channel;
 
 pub const ALL_SCOPES: &[&str] = &["audit.read", "audit.personal.read", "audit.export", "audit.admin"];
@@ -53,7 +52,7 @@ pub fn event(server: &TestServer, org: OrgId, action: &str, n: usize) -> AuditEv
 /// Records `events` in one committed transaction, as a service would beside its change.
 pub async fn record_all(server: &TestServer, events: Vec<AuditEvent>) {
     let ctx = server.ctx();
-    let txn = ctx.db.conn().begin().await.unwrap();
+    let txn = ctx.db.begin().await.unwrap();
     for e in events {
         ctx.audit_recorder.record(&txn, e).await.unwrap();
     }

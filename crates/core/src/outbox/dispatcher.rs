@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, Value};
 use tokio::sync::Notify;
 
 use super::{EventSink, OutboxEvent};
@@ -159,7 +159,7 @@ impl Dispatcher {
     }
 
     async fn mark_delivered(&self, consumer: &str, batch: &[OutboxEvent], now: DateTime<Utc>) -> Result<(), Error> {
-        let txn = self.db.conn().begin().await?;
+        let txn = self.db.begin().await?;
         for event in batch {
             db::execute(
                 &txn,
@@ -183,7 +183,7 @@ impl Dispatcher {
         reason: &str,
     ) -> Result<(), Error> {
         let reason: String = reason.chars().take(500).collect();
-        let txn = self.db.conn().begin().await?;
+        let txn = self.db.begin().await?;
         for event in batch {
             let attempts = self.attempts(&txn, consumer, event).await? + 1;
             let next = now + chrono::Duration::from_std(backoff(attempts, self.config.max_backoff)).unwrap_or_default();
@@ -230,7 +230,7 @@ impl Dispatcher {
             return Ok(0);
         }
         let cutoff = self.clock.now() - self.config.retain_delivered;
-        let txn = self.db.conn().begin().await?;
+        let txn = self.db.begin().await?;
         let consumers: Vec<String> = self.sinks.iter().map(|s| s.name().to_owned()).collect();
         let placeholders: Vec<String> = (0..consumers.len()).map(|i| format!("${}", i + 3)).collect();
         let sql = format!(
