@@ -10,8 +10,10 @@ use listone_crypto::KeyRing;
 use crate::authn::PasswordSignIn;
 use crate::credentials::password::{HashCost, PasswordHasher, PasswordPolicy};
 use crate::group::GroupStore;
+use crate::mfa::MfaStore;
 use crate::org::OrgStore;
 use crate::role::RoleStore;
+use crate::scim::{ScimProvider, ScimTokenStore};
 use crate::session::SessionStore;
 use crate::signin::{SessionPolicy, ThrottlePolicy};
 use crate::user::UserStore;
@@ -42,10 +44,20 @@ pub struct Identity {
     pub sessions: SessionStore,
     /// Roles per app, for users and groups.
     pub roles: RoleStore,
-    /// Password sign-in.
+    /// Password sign-in and its MFA step.
     pub signin: PasswordSignIn,
+    /// TOTP enrolment and recovery codes.
+    pub mfa: MfaStore,
     /// The password hasher every store shares (also used by benchmarks).
     pub hasher: Arc<PasswordHasher>,
+    /// SCIM bearer tokens, per organization.
+    pub scim_tokens: ScimTokenStore,
+    /// SCIM provisioning of users and groups (the `/scim/v2/` operations).
+    pub scim: ScimProvider,
+    /// For operations spanning several stores in one transaction ([`crate::onboarding`]).
+    pub(crate) db: Database,
+    /// The clock those operations read.
+    pub(crate) clock: SharedClock,
 }
 
 impl Identity {
@@ -57,9 +69,9 @@ impl Identity {
         audit: AuditRecorder,
         config: IdentityConfig,
     ) -> Result<Self, Error> {
-        let _ = &keyring;
         let hasher = Arc::new(PasswordHasher::new(config.hash_cost)?);
         let sessions = SessionStore::new(db.clone(), clock.clone(), audit.clone(), config.session_policy)?;
+        let mfa = MfaStore::new(db.clone(), clock.clone(), audit.clone(), keyring, hasher.clone());
         let signin = PasswordSignIn::new(
             db.clone(),
             clock.clone(),
@@ -67,16 +79,25 @@ impl Identity {
             hasher.clone(),
             config.throttle,
             sessions.clone(),
+            mfa.clone(),
         )?;
         let users = UserStore::new(db.clone(), clock.clone(), audit.clone(), hasher.clone(), config.password_policy);
+        let scim_tokens = ScimTokenStore::new(db.clone(), clock.clone(), audit.clone());
+        let scim_groups = GroupStore::new(db.clone(), clock.clone(), audit.clone());
+        let scim = ScimProvider::new(db.clone(), clock.clone(), audit.clone(), users.clone(), scim_groups);
         Ok(Self {
             orgs: OrgStore::new(db.clone(), clock.clone(), audit.clone()),
             roles: RoleStore::new(db.clone(), clock.clone(), audit.clone(), users.clone()),
             users,
-            groups: GroupStore::new(db, clock, audit),
+            groups: GroupStore::new(db.clone(), clock.clone(), audit),
             sessions,
             signin,
+            mfa,
             hasher,
+            scim_tokens,
+            scim,
+            db,
+            clock,
         })
     }
 }

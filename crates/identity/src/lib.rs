@@ -17,6 +17,9 @@
 //! - [`group`]: [`group::GroupStore`]: groups (names unique per org) and their members.
 //! - [`authn`]: [`authn::PasswordSignIn`]: password sign-in with throttling, audited attempts
 //!   (`identity.signin`), a session on success.
+//! - [`mfa`]: [`mfa::MfaStore`]: TOTP enrolment (secret sealed under the org key) and single-use
+//!   recovery codes; sign-in asks for a code (`identity.signin.mfa`) when the user has one or
+//!   the org requires MFA.
 //! - [`session`]: [`session::SessionStore`]: sign-in sessions (token hashes only), timeouts,
 //!   listing, revocation; deactivating a user revokes all of theirs in the same transaction.
 //!
@@ -24,7 +27,10 @@
 //! Pure policies the stores will apply:
 //! - [`signin`]: brute-force throttling per account and per IP (backoff, lockout) and session
 //!   timeouts (idle, absolute, per-user cap).
-//! - [`scim`]: SCIM 2.0 filters (RFC 7644) and SCIM error responses.
+//! - [`scim`]: SCIM 2.0 provisioning (RFC 7643/7644): [`scim::ScimTokenStore`], per-org bearer
+//!   tokens (hash only, shown once); [`scim::ScimProvider`], create, get, list with filters and
+//!   paging, PUT, PATCH and DELETE of users and groups, refusals audited; the schemas served,
+//!   the PATCH engine, filters, projections and SCIM error responses.
 //!
 //! Roles, MFA enrolment, the SCIM endpoints and the gRPC edge come next.
 
@@ -32,14 +38,18 @@ pub mod authn;
 pub mod credentials;
 pub mod group;
 pub mod identity;
+pub mod mfa;
+pub mod onboarding;
 pub mod org;
 pub mod role;
 pub mod scim;
+pub mod scopes;
 pub mod session;
+pub mod session_auth;
 pub mod signin;
 pub mod user;
 
 pub use credentials::password::{HashCost, PasswordHasher, PasswordPolicy};
 pub use credentials::recovery::RecoveryCodes;
-pub use identity::{Identity, IdentityConfig};
 pub use credentials::totp::{Totp, TotpAlgorithm, TotpDigits, TotpError, TotpSecret};
+pub use identity::{Identity, IdentityConfig};

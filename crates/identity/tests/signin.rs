@@ -38,15 +38,7 @@ async fn fixture() -> Fixture {
         base_backoff: Duration::seconds(1),
         ..Default::default()
     };
-    let signin = PasswordSignIn::new(
-        base.db.database().clone(),
-        base.shared_clock.clone(),
-        base.audit.clone(),
-        base.hasher.clone(),
-        throttle,
-        base.sessions.clone(),
-    )
-    .unwrap();
+    let signin = base.signin(throttle);
     let org = base.org("acme").await;
     for name in ["alice", "bob", "carol"] {
         let (_, invite) =
@@ -81,7 +73,9 @@ async fn the_right_password_opens_a_session_and_every_failure_gets_one_answer() 
         .signin
         .sign_in(f.org, &Secret::new("ALICE@acme.example".into()), &Secret::new(PASSWORD.into()), from("192.0.2.1"))
         .await
-        .unwrap();
+        .unwrap()
+        .signed_in()
+        .expect("no MFA due");
     assert_eq!(f.sessions.authenticate(&signed.token).await.unwrap().id, signed.session.id);
     let wrong = attempt(&f, "alice", "wrong password here", "192.0.2.1").await.unwrap_err();
     let unknown = attempt(&f, "nobody", PASSWORD, "192.0.2.1").await.unwrap_err();
@@ -128,7 +122,9 @@ async fn a_deactivated_user_cannot_sign_in() {
         .signin
         .sign_in(f.org, &Secret::new("bob@acme.example".into()), &Secret::new(PASSWORD.into()), from("192.0.2.1"))
         .await
-        .unwrap();
+        .unwrap()
+        .signed_in()
+        .expect("no MFA due");
     f.users.deactivate(f.org, signed.session.user_id, admin(), Default::default()).await.unwrap();
     assert!(f.sessions.authenticate(&signed.token).await.is_err());
     assert!(matches!(attempt(&f, "bob", PASSWORD, "192.0.2.1").await, Err(Error::Unauthenticated { .. })));

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use listone_audit::{AuditActor, AuditEvent, AuditRecorder, Outcome, RequestContext};
 use listone_core::{App, Database, Error, OrgId, Secret, SharedClock};
-use sea_orm::{ConnectionTrait, QueryResult, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult, Value};
 
 use super::registration::{Jurisdiction, OrgRegistration};
 
@@ -100,16 +100,30 @@ impl OrgStore {
         actor: AuditActor,
         context: RequestContext,
     ) -> Result<Org, Error> {
+        let txn = self.db.begin().await?;
+        let org = self.register_in(&txn, registration, actor, context).await?;
+        txn.commit().await?;
+        Ok(org)
+    }
+
+    /// [`OrgStore::register`] inside the caller's transaction (registration with its first
+    /// administrator commits as one).
+    pub async fn register_in(
+        &self,
+        txn: &DatabaseTransaction,
+        registration: &OrgRegistration,
+        actor: AuditActor,
+        context: RequestContext,
+    ) -> Result<Org, Error> {
         registration.validate()?;
         let now = self.clock.now();
         let now_us = now.timestamp_micros();
         let id = OrgId::new();
-        let txn = self.db.conn().begin().await?;
-        if self.find_by_slug(&txn, &registration.slug).await?.is_some() {
+        if self.find_by_slug(txn, &registration.slug).await?.is_some() {
             return Err(Error::AlreadyExists { resource: "organization", field: "slug".to_owned() });
         }
         let inserted = listone_core::db::execute(
-            &txn,
+            txn,
             "INSERT INTO org (id, name, slug, country, dpo_name, dpo_email, status, mfa_required, version, \
              created_at_us, updated_at_us, suspended_at_us) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, 1, $8, $8, NULL)",
             [
@@ -135,7 +149,7 @@ impl OrgStore {
         }
         for sub in &registration.subscriptions {
             listone_core::db::execute(
-                &txn,
+                txn,
                 "INSERT INTO app_subscription (org_id, app, seats, starts_at_us, ends_at_us, created_at_us, updated_at_us) \
                  VALUES ($1, $2, $3, $4, $5, $6, $6)",
                 [
@@ -156,10 +170,8 @@ impl OrgStore {
             .with_details(
                 serde_json::json!({ "slug": registration.slug, "country": registration.country, "apps": apps }),
             );
-        self.audit.record(&txn, event).await?;
-        let org = self.find(&txn, id).await?.ok_or_else(|| Error::internal("registered org not readable"))?;
-        txn.commit().await?;
-        Ok(org)
+        self.audit.record(txn, event).await?;
+        self.find(txn, id).await?.ok_or_else(|| Error::internal("registered org not readable"))
     }
 
     /// The organization `id`; NOT_FOUND when absent.
@@ -181,7 +193,7 @@ impl OrgStore {
         context: RequestContext,
     ) -> Result<Org, Error> {
         let now = self.clock.now();
-        let txn = self.db.conn().begin().await?;
+        let txn = self.db.begin().await?;
         let current = self.find(&txn, id).await?.ok_or(Error::NotFound { resource: "organization" })?;
         if current.status != status {
             let suspended_at = (status == OrgStatus::Suspended).then_some(now.timestamp_micros());
@@ -203,6 +215,37 @@ impl OrgStore {
             let event = AuditEvent::new(id, actor, action, Outcome::Allowed, now)
                 .with_resource("identity.org", Some(id.to_string()))
                 .with_context(context);
+            self.audit.record(&txn, event).await?;
+        }
+        let org = self.find(&txn, id).await?.ok_or(Error::NotFound { resource: "organization" })?;
+        txn.commit().await?;
+        Ok(org)
+    }
+
+    /// Sets whether every user of `id` must sign in with MFA (those without an authenticator enrol
+    /// at their next sign-in); audited as `identity.org.mfa_policy`. Setting the current value is a
+    /// no-op; an unknown org is NOT_FOUND.
+    pub async fn set_mfa_required(
+        &self,
+        id: OrgId,
+        required: bool,
+        actor: AuditActor,
+        context: RequestContext,
+    ) -> Result<Org, Error> {
+        let now = self.clock.now();
+        let txn = self.db.begin().await?;
+        let current = self.find(&txn, id).await?.ok_or(Error::NotFound { resource: "organization" })?;
+        if current.mfa_required != required {
+            listone_core::db::execute(
+                &txn,
+                "UPDATE org SET mfa_required = $2, version = version + 1, updated_at_us = $3 WHERE id = $1",
+                [Value::from(id.as_uuid()), Value::from(required), Value::from(now.timestamp_micros())],
+            )
+            .await?;
+            let event = AuditEvent::new(id, actor, "identity.org.mfa_policy", Outcome::Allowed, now)
+                .with_resource("identity.org", Some(id.to_string()))
+                .with_context(context)
+                .with_details(serde_json::json!({ "mfa_required": required }));
             self.audit.record(&txn, event).await?;
         }
         let org = self.find(&txn, id).await?.ok_or(Error::NotFound { resource: "organization" })?;

@@ -36,6 +36,7 @@ pub fn validate_roles(roles: &[String]) -> Result<BTreeSet<String>, Error> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

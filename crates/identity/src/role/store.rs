@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use listone_audit::{AuditActor, AuditEvent, AuditRecorder, Outcome, RequestContext};
 use listone_core::{App, Database, Error, GroupId, OrgId, SharedClock, UserId};
-use sea_orm::{ConnectionTrait, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, Value};
 use uuid::Uuid;
 
 use super::key::validate_roles;
@@ -94,6 +94,36 @@ impl RoleStore {
         self.set(org, Holder::Group(group), app, roles, actor, ctx).await
     }
 
+    /// [`RoleStore::set_user_roles`] inside the caller's transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn set_user_roles_in(
+        &self,
+        txn: &DatabaseTransaction,
+        org: OrgId,
+        user: UserId,
+        app: App,
+        roles: &[String],
+        actor: AuditActor,
+        ctx: RequestContext,
+    ) -> Result<BTreeSet<String>, Error> {
+        self.set_in(txn, org, Holder::User(user), app, roles, actor, ctx).await
+    }
+
+    /// [`RoleStore::set_group_roles`] inside the caller's transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn set_group_roles_in(
+        &self,
+        txn: &DatabaseTransaction,
+        org: OrgId,
+        group: GroupId,
+        app: App,
+        roles: &[String],
+        actor: AuditActor,
+        ctx: RequestContext,
+    ) -> Result<BTreeSet<String>, Error> {
+        self.set_in(txn, org, Holder::Group(group), app, roles, actor, ctx).await
+    }
+
     /// The roles `user` holds directly in `app`.
     pub async fn user_roles(&self, org: OrgId, user: UserId, app: App) -> Result<BTreeSet<String>, Error> {
         let conn = self.db.conn();
@@ -104,6 +134,18 @@ impl RoleStore {
     /// The roles `group` grants in `app`.
     pub async fn group_roles(&self, org: OrgId, group: GroupId, app: App) -> Result<BTreeSet<String>, Error> {
         let conn = self.db.conn();
+        ensure_exists(conn, org, Holder::Group(group)).await?;
+        granted(conn, org, Holder::Group(group), app).await
+    }
+
+    /// [`RoleStore::group_roles`] on the caller's transaction.
+    pub async fn group_roles_in<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        org: OrgId,
+        group: GroupId,
+        app: App,
+    ) -> Result<BTreeSet<String>, Error> {
         ensure_exists(conn, org, Holder::Group(group)).await?;
         granted(conn, org, Holder::Group(group), app).await
     }
@@ -142,15 +184,30 @@ impl RoleStore {
         actor: AuditActor,
         ctx: RequestContext,
     ) -> Result<BTreeSet<String>, Error> {
+        let txn = self.db.begin().await?;
+        let set = self.set_in(&txn, org, holder, app, roles, actor, ctx).await?;
+        txn.commit().await?;
+        Ok(set)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn set_in(
+        &self,
+        txn: &DatabaseTransaction,
+        org: OrgId,
+        holder: Holder,
+        app: App,
+        roles: &[String],
+        actor: AuditActor,
+        ctx: RequestContext,
+    ) -> Result<BTreeSet<String>, Error> {
         let wanted = validate_roles(roles)?;
         let now = self.clock.now();
-        let txn = self.db.conn().begin().await?;
-        ensure_exists(&txn, org, holder).await?;
-        let current = granted(&txn, org, holder, app).await?;
+        ensure_exists(txn, org, holder).await?;
+        let current = granted(txn, org, holder, app).await?;
         let added: Vec<&String> = wanted.difference(&current).collect();
         let removed: Vec<&String> = current.difference(&wanted).collect();
         if added.is_empty() && removed.is_empty() {
-            txn.commit().await?;
             return Ok(wanted);
         }
         let key = [Value::from(org.as_uuid()), Value::from(holder.id()), Value::from(app.key())];
@@ -158,7 +215,7 @@ impl RoleStore {
             let mut params = key.to_vec();
             params.push(Value::from(role.as_str()));
             listone_core::db::execute(
-                &txn,
+                txn,
                 &format!(
                     "DELETE FROM {} WHERE org_id = $1 AND {} = $2 AND app = $3 AND role = $4",
                     holder.table(),
@@ -173,7 +230,7 @@ impl RoleStore {
             params.push(Value::from(role.as_str()));
             params.push(Value::from(now.timestamp_micros()));
             listone_core::db::execute(
-                &txn,
+                txn,
                 &format!(
                     "INSERT INTO {} (org_id, {}, app, role, created_at_us) VALUES ($1, $2, $3, $4, $5)",
                     holder.table(),
@@ -184,12 +241,11 @@ impl RoleStore {
             .await?;
         }
         let event =
-            AuditEvent::new(org, actor, &format!("identity.{}.roles.set", holder.resource()), Outcome::Allowed, now)
-                .with_resource(&format!("identity.{}", holder.resource()), Some(holder.id().to_string()))
+            AuditEvent::new(org, actor, format!("identity.{}.roles.set", holder.resource()), Outcome::Allowed, now)
+                .with_resource(format!("identity.{}", holder.resource()), Some(holder.id().to_string()))
                 .with_context(ctx)
                 .with_details(serde_json::json!({ "app": app.key(), "added": added, "removed": removed }));
-        self.audit.record(&txn, event).await?;
-        txn.commit().await?;
+        self.audit.record(txn, event).await?;
         Ok(wanted)
     }
 }

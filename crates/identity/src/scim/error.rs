@@ -165,7 +165,11 @@ impl From<listone_core::Error> for ScimError {
             E::Unauthenticated { .. } => ScimError::new(401, None, detail),
             E::ResourceExhausted { .. } => ScimError::new(429, None, detail),
             E::Unavailable { .. } => ScimError::new(503, None, detail),
-            E::Internal { .. } => ScimError::new(500, None, detail),
+            E::Internal { context } => {
+                // The context stays in the server log; the client sees only "internal error".
+                tracing::error!(%context, "SCIM request failed");
+                ScimError::new(500, None, detail)
+            }
         }
     }
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use listone_audit::{ActorKind, AuditActor, AuditEvent, AuditRecorder, Outcome, RequestContext};
 use listone_core::{Database, Error, OrgId, Secret, SessionId, SharedClock, UserId};
-use sea_orm::{ConnectionTrait, QueryResult, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, QueryResult, Value};
 
 use crate::signin::{SessionPolicy, SessionState, SessionTimes, session_state, sessions_to_evict, touch};
 
@@ -63,22 +63,36 @@ impl SessionStore {
         user: UserId,
         ctx: RequestContext,
     ) -> Result<(Session, Secret<String>), Error> {
+        let txn = self.db.begin().await?;
+        let created = self.create_in(&txn, org, user, ctx).await?;
+        txn.commit().await?;
+        Ok(created)
+    }
+
+    /// Opens a session inside the caller's transaction (so a sign-in step that spends something,
+    /// such as a recovery code, commits with the session it opens or not at all).
+    pub async fn create_in<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        org: OrgId,
+        user: UserId,
+        ctx: RequestContext,
+    ) -> Result<(Session, Secret<String>), Error> {
         let now = self.clock.now();
-        let txn = self.db.conn().begin().await?;
         let active: Vec<(SessionId, DateTime<Utc>)> = self
-            .user_sessions(&txn, org, user)
+            .user_sessions(txn, org, user)
             .await?
             .into_iter()
             .filter(|s| s.state.is_active())
             .map(|s| (s.id, s.times.last_seen_at))
             .collect();
         for evicted in sessions_to_evict(&self.policy, &active) {
-            revoke_one(&txn, org, evicted, now, "evicted").await?;
+            revoke_one(txn, org, evicted, now, "evicted").await?;
         }
         let token = listone_crypto::random_token(SESSION_TOKEN_BYTES)?;
         let id = SessionId::new();
         listone_core::db::execute(
-            &txn,
+            txn,
             "INSERT INTO user_session (org_id, id, user_id, token_hash, created_at_us, last_seen_at_us, revoked_at_us, \
              revoked_reason, source_ip, user_agent) VALUES ($1, $2, $3, $4, $5, $5, NULL, NULL, $6, $7)",
             [
@@ -96,9 +110,8 @@ impl SessionStore {
         let event = AuditEvent::new(org, actor, "identity.session.create", Outcome::Allowed, now)
             .with_resource("identity.session", Some(id.to_string()))
             .with_context(ctx);
-        self.audit.record(&txn, event).await?;
-        let session = self.find(&txn, org, id).await?.ok_or_else(|| Error::internal("created session not readable"))?;
-        txn.commit().await?;
+        self.audit.record(txn, event).await?;
+        let session = self.find(txn, org, id).await?.ok_or_else(|| Error::internal("created session not readable"))?;
         Ok((session, Secret::new(token)))
     }
 
@@ -143,7 +156,7 @@ impl SessionStore {
     /// Revokes one session (by its user or an admin); NOT_FOUND for another org's session.
     pub async fn revoke(&self, org: OrgId, id: SessionId, actor: AuditActor, ctx: RequestContext) -> Result<(), Error> {
         let now = self.clock.now();
-        let txn = self.db.conn().begin().await?;
+        let txn = self.db.begin().await?;
         self.find(&txn, org, id).await?.ok_or(Error::NotFound { resource: "session" })?;
         if revoke_one(&txn, org, id, now, "revoked").await? > 0 {
             let event = AuditEvent::new(org, actor, "identity.session.revoke", Outcome::Allowed, now)

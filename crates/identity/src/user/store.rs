@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use listone_audit::{AuditActor, AuditEvent, AuditRecorder, Outcome, RequestContext};
 use listone_core::{App, Database, Error, OrgId, Secret, SharedClock, UserId};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult, Value};
 
-use super::provisioning::{NewUser, normalize_user_name};
+use super::provisioning::{DirectoryUser, NewUser, normalize_user_name};
 use crate::credentials::password::{PasswordHasher, PasswordPolicy};
 use crate::org::OrgStatus;
 
@@ -57,12 +57,14 @@ pub struct User {
     pub id: UserId,
     /// Normalized sign-in name.
     pub user_name: Secret<String>,
-    /// Email.
+    /// Email; empty for a user a directory provisioned without one.
     pub email: Secret<String>,
     /// Given name.
     pub given_name: Option<Secret<String>>,
     /// Family name.
     pub family_name: Option<Secret<String>>,
+    /// Name to show (SCIM `displayName`).
+    pub display_name: Option<Secret<String>>,
     /// Directory id.
     pub external_id: Option<String>,
     /// Lifecycle state.
@@ -71,6 +73,10 @@ pub struct User {
     pub has_password: bool,
     /// Optimistic-concurrency version.
     pub version: u64,
+    /// When the user was created.
+    pub created_at: DateTime<Utc>,
+    /// When the user last changed.
+    pub updated_at: DateTime<Utc>,
 }
 
 /// An invitation: the token is shown once and stored only as its SHA-256.
@@ -92,8 +98,71 @@ pub struct UserStore {
     policy: PasswordPolicy,
 }
 
-const USER_SELECT: &str = "org_id, id, user_name, email, given_name, family_name, external_id, status, \
-    password_hash, version FROM app_user";
+const USER_SELECT: &str = "org_id, id, user_name, email, given_name, family_name, display_name, external_id, \
+    status, password_hash, version, created_at_us, updated_at_us FROM app_user";
+
+/// The columns an insert or a replacement writes, already validated and normalized.
+struct UserRow {
+    user_name: String,
+    /// Empty when there is none.
+    email: String,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    display_name: Option<String>,
+    external_id: Option<String>,
+}
+
+impl UserRow {
+    fn from_new(new: &NewUser) -> Self {
+        Self {
+            user_name: normalize_user_name(new.user_name.expose()),
+            email: new.email.expose().trim().to_owned(),
+            given_name: trimmed(new.given_name.as_ref()),
+            family_name: trimmed(new.family_name.as_ref()),
+            display_name: None,
+            external_id: new.external_id.clone(),
+        }
+    }
+
+    fn from_directory(user: &DirectoryUser) -> Self {
+        Self {
+            user_name: normalize_user_name(user.user_name.expose()),
+            email: user.email.as_ref().map(|e| e.expose().trim().to_owned()).unwrap_or_default(),
+            given_name: trimmed(user.given_name.as_ref()),
+            family_name: trimmed(user.family_name.as_ref()),
+            display_name: trimmed(user.display_name.as_ref()),
+            external_id: user.external_id.clone(),
+        }
+    }
+
+    /// The names (never the values) of the fields that differ from `user`.
+    fn changed_fields(&self, user: &User) -> Vec<&'static str> {
+        let exposed = |value: &Option<Secret<String>>| value.as_ref().map(|v| v.expose().clone());
+        [
+            ("user_name", self.user_name != *user.user_name.expose()),
+            ("email", self.email != *user.email.expose()),
+            ("given_name", self.given_name != exposed(&user.given_name)),
+            ("family_name", self.family_name != exposed(&user.family_name)),
+            ("display_name", self.display_name != exposed(&user.display_name)),
+            ("external_id", self.external_id != user.external_id),
+        ]
+        .into_iter()
+        .filter_map(|(field, changed)| changed.then_some(field))
+        .collect()
+    }
+}
+
+fn trimmed(value: Option<&Secret<String>>) -> Option<String> {
+    value.map(|v| v.expose().trim().to_owned())
+}
+
+fn user_name_taken() -> Error {
+    Error::AlreadyExists { resource: "user", field: "user_name".to_owned() }
+}
+
+fn stale_version() -> Error {
+    Error::Aborted { reason: "STALE_VERSION", message: "the user changed since it was read; read it again".to_owned() }
+}
 
 impl UserStore {
     /// A store hashing passwords with `hasher` under `policy`.
@@ -115,7 +184,7 @@ impl UserStore {
         actor: AuditActor,
         ctx: RequestContext,
     ) -> Result<User, Error> {
-        let txn = self.db.conn().begin().await?;
+        let txn = self.db.begin().await?;
         let user = self.insert(&txn, org, new, UserStatus::Active, actor, ctx).await?;
         txn.commit().await?;
         Ok(user)
@@ -130,15 +199,31 @@ impl UserStore {
         actor: AuditActor,
         ctx: RequestContext,
     ) -> Result<(User, Invite), Error> {
+        let txn = self.db.begin().await?;
+        let invited = self.invite_in(&txn, org, new, ttl, actor, ctx).await?;
+        txn.commit().await?;
+        Ok(invited)
+    }
+
+    /// [`UserStore::invite`] inside the caller's transaction (a user created with their apps and
+    /// roles commits as one).
+    pub async fn invite_in(
+        &self,
+        txn: &DatabaseTransaction,
+        org: OrgId,
+        new: &NewUser,
+        ttl: Duration,
+        actor: AuditActor,
+        ctx: RequestContext,
+    ) -> Result<(User, Invite), Error> {
         if ttl <= Duration::zero() || ttl > Duration::days(30) {
             return Err(Error::invalid("ttl", "must be between 1 second and 30 days"));
         }
-        let txn = self.db.conn().begin().await?;
-        let user = self.insert(&txn, org, new, UserStatus::Invited, actor.clone(), ctx.clone()).await?;
+        let user = self.insert(txn, org, new, UserStatus::Invited, actor.clone(), ctx.clone()).await?;
         let token = listone_crypto::random_token(INVITE_TOKEN_BYTES)?;
         let expires_at = self.clock.now() + ttl;
         listone_core::db::execute(
-            &txn,
+            txn,
             "INSERT INTO user_invite (org_id, token_hash, user_id, expires_at_us, used_at_us, created_at_us) \
              VALUES ($1, $2, $3, $4, NULL, $5)",
             [
@@ -154,8 +239,7 @@ impl UserStore {
             .with_resource("identity.user", Some(user.id.to_string()))
             .with_context(ctx)
             .with_details(serde_json::json!({ "expires_at": expires_at.to_rfc3339() }));
-        self.audit.record(&txn, event).await?;
-        txn.commit().await?;
+        self.audit.record(txn, event).await?;
         Ok((user, Invite { token: Secret::new(token), expires_at }))
     }
 
@@ -170,7 +254,7 @@ impl UserStore {
     ) -> Result<User, Error> {
         let now = self.clock.now();
         let hash = listone_crypto::sha256(token.expose().as_bytes()).to_vec();
-        let txn = self.db.conn().begin().await?;
+        let txn = self.db.begin().await?;
         let stmt = listone_core::db::statement(
             txn.get_database_backend(),
             "SELECT user_id, expires_at_us, used_at_us FROM user_invite WHERE org_id = $1 AND token_hash = $2",
@@ -244,7 +328,7 @@ impl UserStore {
         ctx: RequestContext,
     ) -> Result<User, Error> {
         let now = self.clock.now();
-        let txn = self.db.conn().begin().await?;
+        let txn = self.db.begin().await?;
         self.find(&txn, org, user).await?.ok_or(Error::NotFound { resource: "user" })?;
         listone_core::db::execute(
             &txn,
@@ -253,18 +337,7 @@ impl UserStore {
             [Value::from(org.as_uuid()), Value::from(user.as_uuid()), Value::from(now.timestamp_micros())],
         )
         .await?;
-        // Deactivation cuts access at once: every open session goes in the same transaction.
-        let revoked = crate::session::revoke_user_sessions(&txn, org, user, now, "user_deactivated").await?;
-        self.record(
-            &txn,
-            org,
-            user,
-            actor,
-            "identity.user.deactivate",
-            ctx,
-            serde_json::json!({ "sessions_revoked": revoked }),
-        )
-        .await?;
+        self.after_deactivation(&txn, org, user, actor, ctx).await?;
         let updated = self.find(&txn, org, user).await?.ok_or(Error::NotFound { resource: "user" })?;
         txn.commit().await?;
         Ok(updated)
@@ -273,7 +346,7 @@ impl UserStore {
     /// Deletes a user with their sessions, group memberships, invitations, app assignments, roles,
     /// MFA enrolment, recovery codes and pending MFA steps.
     pub async fn delete(&self, org: OrgId, user: UserId, actor: AuditActor, ctx: RequestContext) -> Result<(), Error> {
-        let txn = self.db.conn().begin().await?;
+        let txn = self.db.begin().await?;
         self.find(&txn, org, user).await?.ok_or(Error::NotFound { resource: "user" })?;
         for sql in [
             "DELETE FROM user_session WHERE org_id = $1 AND user_id = $2",
@@ -302,41 +375,61 @@ impl UserStore {
         actor: AuditActor,
         ctx: RequestContext,
     ) -> Result<(), Error> {
+        let txn = self.db.begin().await?;
+        self.assign_app_in(&txn, org, user, app, actor, ctx).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// [`UserStore::assign_app`] inside the caller's transaction. The subscription row is locked
+    /// first, so concurrent assignments cannot take more seats than there are.
+    pub async fn assign_app_in(
+        &self,
+        txn: &DatabaseTransaction,
+        org: OrgId,
+        user: UserId,
+        app: App,
+        actor: AuditActor,
+        ctx: RequestContext,
+    ) -> Result<(), Error> {
         let now = self.clock.now().timestamp_micros();
-        let txn = self.db.conn().begin().await?;
-        self.find(&txn, org, user).await?.ok_or(Error::NotFound { resource: "user" })?;
-        let seats = self.active_seats(&txn, org, app, now).await?.ok_or_else(|| Error::FailedPrecondition {
+        listone_core::db::execute(
+            txn,
+            "UPDATE app_subscription SET updated_at_us = updated_at_us WHERE org_id = $1 AND app = $2",
+            [Value::from(org.as_uuid()), Value::from(app.key())],
+        )
+        .await?;
+        self.find(txn, org, user).await?.ok_or(Error::NotFound { resource: "user" })?;
+        let seats = self.active_seats(txn, org, app, now).await?.ok_or_else(|| Error::FailedPrecondition {
             reason: "NOT_SUBSCRIBED",
             message: format!("the organization has no active {} subscription", app.key()),
         })?;
         let used = listone_core::db::count(
-            &txn,
+            txn,
             "SELECT COUNT(*) AS n FROM user_app WHERE org_id = $1 AND app = $2",
             [Value::from(org.as_uuid()), Value::from(app.key())],
         )
         .await?;
         let assigned = listone_core::db::count(
-            &txn,
+            txn,
             "SELECT COUNT(*) AS n FROM user_app WHERE org_id = $1 AND app = $2 AND user_id = $3",
             [Value::from(org.as_uuid()), Value::from(app.key()), Value::from(user.as_uuid())],
         )
         .await?;
         if assigned > 0 {
-            txn.commit().await?;
             return Ok(());
         }
         if used >= i64::from(seats) {
             return Err(Error::ResourceExhausted { limit: "SEATS" });
         }
         listone_core::db::execute(
-            &txn,
+            txn,
             "INSERT INTO user_app (org_id, user_id, app, created_at_us) VALUES ($1, $2, $3, $4)",
             [Value::from(org.as_uuid()), Value::from(user.as_uuid()), Value::from(app.key()), Value::from(now)],
         )
         .await?;
-        self.record(&txn, org, user, actor, "identity.user.app.assign", ctx, serde_json::json!({ "app": app.key() }))
+        self.record(txn, org, user, actor, "identity.user.app.assign", ctx, serde_json::json!({ "app": app.key() }))
             .await?;
-        txn.commit().await?;
         Ok(())
     }
 
@@ -370,6 +463,186 @@ impl UserStore {
         self.find(self.db.conn(), org, id).await?.ok_or(Error::NotFound { resource: "user" })
     }
 
+    /// Creates a user from a customer directory (SCIM): no email needed; `active: false` creates
+    /// it deactivated. Audited as `identity.user.provision` with `source: directory`.
+    pub async fn provision_from_directory(
+        &self,
+        org: OrgId,
+        user: &DirectoryUser,
+        actor: AuditActor,
+        ctx: RequestContext,
+    ) -> Result<User, Error> {
+        user.validate()?;
+        let status = if user.active { UserStatus::Active } else { UserStatus::Deactivated };
+        let details = serde_json::json!({ "source": "directory", "active": user.active });
+        let txn = self.db.begin().await?;
+        let created = self
+            .insert_row(
+                &txn,
+                org,
+                &UserRow::from_directory(user),
+                status,
+                ("identity.user.provision", actor, ctx, details),
+            )
+            .await?;
+        txn.commit().await?;
+        Ok(created)
+    }
+
+    /// Replaces what a directory manages about a user (SCIM PUT, and PATCH once applied):
+    /// names, display name, email, external id and `active`. A stale `expected_version` is
+    /// ABORTED (`STALE_VERSION`), a user name taken by another user ALREADY_EXISTS. Changed
+    /// fields are audited by name as `identity.user.update`; `active: false` deactivates
+    /// (`identity.user.deactivate`, every session revoked), `active: true` reactivates a
+    /// deactivated user (`identity.user.reactivate`); an invited user stays invited. A
+    /// replacement that changes nothing writes nothing.
+    pub async fn replace(
+        &self,
+        org: OrgId,
+        id: UserId,
+        user: &DirectoryUser,
+        expected_version: Option<u64>,
+        actor: AuditActor,
+        ctx: RequestContext,
+    ) -> Result<User, Error> {
+        user.validate()?;
+        let now = self.clock.now().timestamp_micros();
+        let row = UserRow::from_directory(user);
+        let txn = self.db.begin().await?;
+        let current = self.find(&txn, org, id).await?.ok_or(Error::NotFound { resource: "user" })?;
+        if expected_version.is_some_and(|v| v != current.version) {
+            return Err(stale_version());
+        }
+        if self.find_by_name(&txn, org, &row.user_name).await?.is_some_and(|other| other.id != id) {
+            return Err(user_name_taken());
+        }
+        let changed = row.changed_fields(&current);
+        let status = match (user.active, current.status) {
+            (false, UserStatus::Active | UserStatus::Invited) => UserStatus::Deactivated,
+            (true, UserStatus::Deactivated) => UserStatus::Active,
+            (_, unchanged) => unchanged,
+        };
+        if changed.is_empty() && status == current.status {
+            txn.commit().await?;
+            return Ok(current);
+        }
+        let updated = listone_core::db::execute(
+            &txn,
+            "UPDATE app_user SET user_name = $3, email = $4, given_name = $5, family_name = $6, display_name = $7, \
+             external_id = $8, status = $9, \
+             deactivated_at_us = CASE WHEN $9 = 'deactivated' THEN COALESCE(deactivated_at_us, $10) ELSE NULL END, \
+             version = version + 1, updated_at_us = $10 WHERE org_id = $1 AND id = $2 AND version = $11",
+            [
+                Value::from(org.as_uuid()),
+                Value::from(id.as_uuid()),
+                Value::from(row.user_name.clone()),
+                Value::from(row.email.clone()),
+                Value::from(row.given_name.clone()),
+                Value::from(row.family_name.clone()),
+                Value::from(row.display_name.clone()),
+                Value::from(row.external_id.clone()),
+                Value::from(status.key()),
+                Value::from(now),
+                Value::from(i64::try_from(current.version).unwrap_or(i64::MAX)),
+            ],
+        )
+        .await
+        .map_err(|e| match e.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => user_name_taken(),
+            _ => e.into(),
+        })?;
+        if updated == 0 {
+            return Err(stale_version());
+        }
+        if !changed.is_empty() {
+            let details = serde_json::json!({ "fields": changed });
+            self.record(&txn, org, id, actor.clone(), "identity.user.update", ctx.clone(), details).await?;
+        }
+        match (current.status, status) {
+            (before, UserStatus::Deactivated) if before != UserStatus::Deactivated => {
+                self.after_deactivation(&txn, org, id, actor, ctx).await?;
+            }
+            (UserStatus::Deactivated, UserStatus::Active) => {
+                self.record(&txn, org, id, actor, "identity.user.reactivate", ctx, serde_json::json!({})).await?;
+            }
+            _ => {}
+        }
+        let replaced = self.find(&txn, org, id).await?.ok_or(Error::NotFound { resource: "user" })?;
+        txn.commit().await?;
+        Ok(replaced)
+    }
+
+    /// Lets a deactivated user sign in again (`identity.user.reactivate`); anyone else is
+    /// returned unchanged.
+    pub async fn reactivate(
+        &self,
+        org: OrgId,
+        user: UserId,
+        actor: AuditActor,
+        ctx: RequestContext,
+    ) -> Result<User, Error> {
+        let now = self.clock.now().timestamp_micros();
+        let txn = self.db.begin().await?;
+        let current = self.find(&txn, org, user).await?.ok_or(Error::NotFound { resource: "user" })?;
+        if current.status != UserStatus::Deactivated {
+            txn.commit().await?;
+            return Ok(current);
+        }
+        listone_core::db::execute(
+            &txn,
+            "UPDATE app_user SET status = 'active', deactivated_at_us = NULL, version = version + 1, updated_at_us = $3 \
+             WHERE org_id = $1 AND id = $2",
+            [Value::from(org.as_uuid()), Value::from(user.as_uuid()), Value::from(now)],
+        )
+        .await?;
+        self.record(&txn, org, user, actor, "identity.user.reactivate", ctx, serde_json::json!({})).await?;
+        let updated = self.find(&txn, org, user).await?.ok_or(Error::NotFound { resource: "user" })?;
+        txn.commit().await?;
+        Ok(updated)
+    }
+
+    /// Up to `limit` users of `org` after skipping `offset`, in id (creation) order.
+    pub async fn list(&self, org: OrgId, offset: u64, limit: u64) -> Result<Vec<User>, Error> {
+        let conn = self.db.conn();
+        let stmt = listone_core::db::statement(
+            conn.get_database_backend(),
+            &format!("SELECT {USER_SELECT} WHERE org_id = $1 ORDER BY id LIMIT $2 OFFSET $3"),
+            [
+                Value::from(org.as_uuid()),
+                Value::from(i64::try_from(limit).unwrap_or(i64::MAX)),
+                Value::from(i64::try_from(offset).unwrap_or(i64::MAX)),
+            ],
+        );
+        conn.query_all_raw(stmt).await?.iter().map(user_from_row).collect()
+    }
+
+    /// How many users `org` has.
+    pub async fn count(&self, org: OrgId) -> Result<u64, Error> {
+        let n = listone_core::db::count(
+            self.db.conn(),
+            "SELECT COUNT(*) AS n FROM app_user WHERE org_id = $1",
+            [Value::from(org.as_uuid())],
+        )
+        .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// The user of `org` signing in as `user_name` (compared case-insensitively), if any.
+    pub async fn find_by_user_name(&self, org: OrgId, user_name: &str) -> Result<Option<User>, Error> {
+        self.find_by_name(self.db.conn(), org, &normalize_user_name(user_name)).await
+    }
+
+    /// The users of `org` with this directory id (exact), in id order.
+    pub async fn find_by_external_id(&self, org: OrgId, external_id: &str) -> Result<Vec<User>, Error> {
+        let conn = self.db.conn();
+        let stmt = listone_core::db::statement(
+            conn.get_database_backend(),
+            &format!("SELECT {USER_SELECT} WHERE org_id = $1 AND external_id = $2 ORDER BY id"),
+            [Value::from(org.as_uuid()), Value::from(external_id.to_owned())],
+        );
+        conn.query_all_raw(stmt).await?.iter().map(user_from_row).collect()
+    }
+
     async fn insert(
         &self,
         txn: &DatabaseTransaction,
@@ -380,6 +653,21 @@ impl UserStore {
         ctx: RequestContext,
     ) -> Result<User, Error> {
         new.validate()?;
+        let action =
+            if status == UserStatus::Invited { "identity.user.create_invited" } else { "identity.user.provision" };
+        let audit = (action, actor, ctx, serde_json::json!({}));
+        self.insert_row(txn, org, &UserRow::from_new(new), status, audit).await
+    }
+
+    /// Inserts a validated row with its audit event `(action, actor, ctx, details)`.
+    async fn insert_row(
+        &self,
+        txn: &DatabaseTransaction,
+        org: OrgId,
+        row: &UserRow,
+        status: UserStatus,
+        (action, actor, ctx, details): (&str, AuditActor, RequestContext, serde_json::Value),
+    ) -> Result<User, Error> {
         let org_status = {
             let stmt = listone_core::db::statement(
                 txn.get_database_backend(),
@@ -398,46 +686,54 @@ impl UserStore {
             }
             Some(_) => {}
         }
-        let user_name = normalize_user_name(new.user_name.expose());
-        let taken = listone_core::db::count(
-            txn,
-            "SELECT COUNT(*) AS n FROM app_user WHERE org_id = $1 AND user_name = $2",
-            [Value::from(org.as_uuid()), Value::from(user_name.clone())],
-        )
-        .await?;
-        if taken > 0 {
-            return Err(Error::AlreadyExists { resource: "user", field: "user_name".to_owned() });
+        if self.find_by_name(txn, org, &row.user_name).await?.is_some() {
+            return Err(user_name_taken());
         }
         let id = UserId::new();
-        let now = self.clock.now();
+        let now = self.clock.now().timestamp_micros();
+        let deactivated_at = (status == UserStatus::Deactivated).then_some(now);
         listone_core::db::execute(
             txn,
-            "INSERT INTO app_user (org_id, id, user_name, email, given_name, family_name, external_id, status, \
-             password_hash, version, created_at_us, updated_at_us, deactivated_at_us) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, 1, $9, $9, NULL)",
+            "INSERT INTO app_user (org_id, id, user_name, email, given_name, family_name, display_name, external_id, \
+             status, password_hash, version, created_at_us, updated_at_us, deactivated_at_us) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, 1, $10, $10, $11)",
             [
                 Value::from(org.as_uuid()),
                 Value::from(id.as_uuid()),
-                Value::from(user_name),
-                Value::from(new.email.expose().trim().to_owned()),
-                Value::from(new.given_name.as_ref().map(|n| n.expose().trim().to_owned())),
-                Value::from(new.family_name.as_ref().map(|n| n.expose().trim().to_owned())),
-                Value::from(new.external_id.clone()),
+                Value::from(row.user_name.clone()),
+                Value::from(row.email.clone()),
+                Value::from(row.given_name.clone()),
+                Value::from(row.family_name.clone()),
+                Value::from(row.display_name.clone()),
+                Value::from(row.external_id.clone()),
                 Value::from(status.key()),
-                Value::from(now.timestamp_micros()),
+                Value::from(now),
+                Value::from(deactivated_at),
             ],
         )
         .await
         .map_err(|e| match e.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                Error::AlreadyExists { resource: "user", field: "user_name".to_owned() }
-            }
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => user_name_taken(),
             _ => e.into(),
         })?;
-        let action =
-            if status == UserStatus::Invited { "identity.user.create_invited" } else { "identity.user.provision" };
-        self.record(txn, org, id, actor, action, ctx, serde_json::json!({})).await?;
+        self.record(txn, org, id, actor, action, ctx, details).await?;
         self.find(txn, org, id).await?.ok_or_else(|| Error::internal("created user not readable"))
+    }
+
+    /// Revokes every session of a just deactivated user and records the deactivation.
+    async fn after_deactivation(
+        &self,
+        txn: &DatabaseTransaction,
+        org: OrgId,
+        user: UserId,
+        actor: AuditActor,
+        ctx: RequestContext,
+    ) -> Result<(), Error> {
+        // Deactivation cuts access at once: every open session goes in the same transaction.
+        let revoked =
+            crate::session::revoke_user_sessions(txn, org, user, self.clock.now(), "user_deactivated").await?;
+        let details = serde_json::json!({ "sessions_revoked": revoked });
+        self.record(txn, org, user, actor, "identity.user.deactivate", ctx, details).await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -466,7 +762,7 @@ impl UserStore {
         reason: &str,
         ctx: RequestContext,
     ) -> Result<(), Error> {
-        let txn = self.db.conn().begin().await?;
+        let txn = self.db.begin().await?;
         let actor = AuditActor { kind: listone_audit::ActorKind::System, id: None };
         let event = AuditEvent::new(org, actor, action, Outcome::Failed, self.clock.now())
             .with_resource("identity.user", user.map(|u| u.to_string()))
@@ -498,6 +794,20 @@ impl UserStore {
             .map(|s| u32::try_from(s).unwrap_or(0)))
     }
 
+    async fn find_by_name<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        org: OrgId,
+        normalized: &str,
+    ) -> Result<Option<User>, Error> {
+        let stmt = listone_core::db::statement(
+            conn.get_database_backend(),
+            &format!("SELECT {USER_SELECT} WHERE org_id = $1 AND user_name = $2"),
+            [Value::from(org.as_uuid()), Value::from(normalized.to_owned())],
+        );
+        conn.query_one_raw(stmt).await?.as_ref().map(user_from_row).transpose()
+    }
+
     async fn find<C: ConnectionTrait>(&self, conn: &C, org: OrgId, id: UserId) -> Result<Option<User>, Error> {
         let stmt = listone_core::db::statement(
             conn.get_database_backend(),
@@ -518,9 +828,16 @@ fn user_from_row(row: &QueryResult) -> Result<User, Error> {
         email: Secret::new(row.try_get("", "email")?),
         given_name: row.try_get::<Option<String>>("", "given_name")?.map(Secret::new),
         family_name: row.try_get::<Option<String>>("", "family_name")?.map(Secret::new),
+        display_name: row.try_get::<Option<String>>("", "display_name")?.map(Secret::new),
         external_id: row.try_get("", "external_id")?,
         status: UserStatus::from_key(&status),
         has_password: password.is_some(),
         version: u64::try_from(row.try_get::<i64>("", "version")?).unwrap_or(0),
+        created_at: micros(row.try_get("", "created_at_us")?)?,
+        updated_at: micros(row.try_get("", "updated_at_us")?)?,
     })
+}
+
+fn micros(us: i64) -> Result<DateTime<Utc>, Error> {
+    DateTime::from_timestamp_micros(us).ok_or_else(|| Error::internal("timestamp out of range"))
 }

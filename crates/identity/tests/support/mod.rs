@@ -8,10 +8,12 @@ use chrono::Utc;
 use listone_audit::{ActorKind, AuditActor, AuditRecorder};
 use listone_core::{App, Clock, OrgId, Secret, SharedClock, TestClock, UserId};
 use listone_crypto::{KeyRing, MasterKey};
+use listone_identity::authn::PasswordSignIn;
 use listone_identity::group::GroupStore;
+use listone_identity::mfa::MfaStore;
 use listone_identity::org::{OrgRegistration, OrgStore, SubscriptionRequest};
 use listone_identity::session::SessionStore;
-use listone_identity::signin::SessionPolicy;
+use listone_identity::signin::{SessionPolicy, ThrottlePolicy};
 use listone_identity::user::{NewUser, UserStore};
 use listone_identity::{HashCost, PasswordHasher, PasswordPolicy};
 use listone_testdb::TestDatabase;
@@ -29,6 +31,8 @@ pub struct Fixture {
     pub users: UserStore,
     pub groups: GroupStore,
     pub sessions: SessionStore,
+    pub keyring: Arc<KeyRing>,
+    pub mfa: MfaStore,
 }
 
 pub fn admin() -> AuditActor {
@@ -55,7 +59,7 @@ impl Fixture {
         let clock = TestClock::at(Utc::now());
         let shared_clock: SharedClock = Arc::new(clock.clone());
         let keyring = Arc::new(KeyRing::new(Arc::new(MasterKey::generate().unwrap())));
-        let audit = AuditRecorder::new(keyring, shared_clock.clone());
+        let audit = AuditRecorder::new(keyring.clone(), shared_clock.clone());
         // Cheap Argon2 parameters keep the suite fast; production uses HashCost::OWASP.
         let hasher = Arc::new(PasswordHasher::new(HashCost { memory_kib: 64, iterations: 1, parallelism: 1 }).unwrap());
         let database = db.database().clone();
@@ -69,7 +73,9 @@ impl Fixture {
                 PasswordPolicy::default(),
             ),
             groups: GroupStore::new(database.clone(), shared_clock.clone(), audit.clone()),
+            mfa: MfaStore::new(database.clone(), shared_clock.clone(), audit.clone(), keyring.clone(), hasher.clone()),
             sessions: SessionStore::new(database, shared_clock.clone(), audit.clone(), policy).unwrap(),
+            keyring,
             db,
             clock,
             shared_clock,
@@ -104,6 +110,32 @@ impl Fixture {
     /// Provisions `<name>@acme.example` in `org`.
     pub async fn user(&self, org: OrgId, name: &str) -> UserId {
         self.users.provision(org, &new_user(name), admin(), Default::default()).await.unwrap().id
+    }
+
+    /// Password sign-in (with its MFA step) over the fixture's stores, throttled by `throttle`.
+    pub fn signin(&self, throttle: ThrottlePolicy) -> PasswordSignIn {
+        PasswordSignIn::new(
+            self.db.database().clone(),
+            self.shared_clock.clone(),
+            self.audit.clone(),
+            self.hasher.clone(),
+            throttle,
+            self.sessions.clone(),
+            self.mfa.clone(),
+        )
+        .unwrap()
+    }
+
+    /// Invites `<name>@acme.example` to `org` and accepts with [`PASSWORD`]: an active user who
+    /// can sign in.
+    pub async fn user_with_password(&self, org: OrgId, name: &str) -> UserId {
+        let (user, invite) = self
+            .users
+            .invite(org, &new_user(name), chrono::Duration::days(1), admin(), Default::default())
+            .await
+            .unwrap();
+        self.users.accept_invite(org, &invite.token, &Secret::new(PASSWORD.into()), Default::default()).await.unwrap();
+        user.id
     }
 
     /// `SELECT COUNT(*) AS n ...` on the test database.
