@@ -114,7 +114,11 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(UserRole::Role).string_len(64).not_null())
                     .col(ColumnDef::new(UserRole::CreatedAtUs).big_integer().not_null())
                     .primary_key(
-                        Index::create().col(UserRole::OrgId).col(UserRole::UserId).col(UserRole::App).col(UserRole::Role),
+                        Index::create()
+                            .col(UserRole::OrgId)
+                            .col(UserRole::UserId)
+                            .col(UserRole::App)
+                            .col(UserRole::Role),
                     )
                     .to_owned(),
             )
@@ -219,7 +223,12 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create().name("scim_token_hash").table(ScimToken::Table).col(ScimToken::TokenHash).unique().to_owned(),
+                Index::create()
+                    .name("scim_token_hash")
+                    .table(ScimToken::Table)
+                    .col(ScimToken::TokenHash)
+                    .unique()
+                    .to_owned(),
             )
             .await
     }
@@ -238,8 +247,6 @@ impl MigrationTrait for Migration {
         for name in ["app_user_email", "app_user_external_id"] {
             manager.drop_index(Index::drop().name(name).table(AppUser::Table).to_owned()).await?;
         }
-        manager
-            .alter_table(Table::alter().table(AppUser::Table).drop_column(AppUser::DisplayName).to_owned())
-            .await
+        manager.alter_table(Table::alter().table(AppUser::Table).drop_column(AppUser::DisplayName).to_owned()).await
     }
 }

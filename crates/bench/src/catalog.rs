@@ -11,7 +11,7 @@ use listone_testkit::TestServer;
 
 use crate::error::BenchError;
 use crate::measure::{Budget, Figures};
-use crate::{audit, grpc, sha256, storage};
+use crate::{audit, grpc, identity, sha256, storage};
 
 /// What an engine benchmark returns.
 pub type BenchFuture<'a> = Pin<Box<dyn Future<Output = Result<Figures, BenchError>> + Send + 'a>>;
@@ -59,7 +59,11 @@ pub const ENGINE_BENCHES: &[EngineBench] = &[
     EngineBench { name: "audit_append", baseline: Some("audit_plain_insert"), run: audit::append },
     EngineBench { name: "audit_leaf_sha256", baseline: None, run: audit::leaf_sha256 },
     EngineBench { name: "audit_verify", baseline: Some("audit_leaf_sha256"), run: audit::verify },
+    EngineBench { name: "identity_password_signin", baseline: Some("raw_insert"), run: identity::password_signin },
 ];
 
 /// Benchmarks with no server or database (reported with engine `none`).
-pub const CPU_BENCHES: &[CpuBench] = &[CpuBench { name: "raw_sha256", baseline: None, run: sha256::raw_sha256 }];
+pub const CPU_BENCHES: &[CpuBench] = &[
+    CpuBench { name: "raw_sha256", baseline: None, run: sha256::raw_sha256 },
+    CpuBench { name: "identity_argon2id_verify", baseline: Some("raw_sha256"), run: identity::argon2id_verify },
+];

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use listone_core::Engine;
-use listone_testkit::{TEST_DATABASE_URL_ENV, TestServer};
+use listone_testkit::{TEST_DATABASE_URL_ENV, TestServer, TestServerOptions};
 
 use crate::catalog::{ENGINE_BENCHES, EngineContext};
 use crate::error::BenchError;
@@ -43,7 +43,12 @@ pub fn run_in_child(
 
 /// In the child: starts the server over a fresh database and runs every engine benchmark.
 pub async fn run_pass(engine: Engine, options: &Options) -> Result<Vec<Measured>, BenchError> {
-    let server = TestServer::start().await;
+    // Production password hashing: the sign-in benchmark measures the real Argon2id cost.
+    let server = TestServer::start_with(TestServerOptions {
+        identity: listone_identity::IdentityConfig::default(),
+        ..TestServerOptions::default()
+    })
+    .await;
     let actual = server.test_database().engine();
     if actual != engine {
         return Err(BenchError(format!("asked for {} but the test database is {}", engine.name(), actual.name())));

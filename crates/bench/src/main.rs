@@ -11,6 +11,7 @@ mod catalog;
 mod engines;
 mod error;
 mod grpc;
+mod identity;
 mod measure;
 mod options;
 mod report;

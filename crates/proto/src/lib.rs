@@ -14,6 +14,14 @@ pub mod audit {
     }
 }
 
+/// `listone.identity.v1`: List One Identity — organizations, users, groups, roles, sign-in,
+/// sessions, MFA and SCIM tokens.
+pub mod identity {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/listone.identity.v1.rs"));
+    }
+}
+
 /// `listone.system.v1`: server information and the ping baseline.
 pub mod system {
     pub mod v1 {

@@ -96,7 +96,7 @@ impl TestServer {
                 serve,
                 sinks: options.sinks,
                 dispatcher: options.dispatcher,
-                authenticator: tokens.clone(),
+                authenticator: Some(tokens.clone()),
                 maintenance: options.maintenance,
                 identity: options.identity,
             },

@@ -32,6 +32,54 @@ pub enum Command {
     /// Audit log operations.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Organizations (operators).
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Users of an organization.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Groups of an organization.
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// SCIM provisioning.
+    #[command(subcommand)]
+    Scim(ScimCommand),
+}
+
+/// Organization operations.
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Register an organization with its app subscriptions and invite its first administrator.
+    Create(crate::admin_cli::OrgCreate),
+}
+
+/// User operations.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Invite a user (prints the one-time invitation token), optionally with apps and roles.
+    Create(crate::admin_cli::UserCreate),
+}
+
+/// Group operations.
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create a group if needed, add members and grant roles through it.
+    Add(crate::admin_cli::GroupAdd),
+}
+
+/// SCIM provisioning operations.
+#[derive(Debug, Subcommand)]
+pub enum ScimCommand {
+    /// SCIM bearer tokens.
+    #[command(subcommand)]
+    Token(ScimTokenCommand),
+}
+
+/// SCIM bearer-token operations.
+#[derive(Debug, Subcommand)]
+pub enum ScimTokenCommand {
+    /// Create a bearer token for an organization's directory (printed once).
+    Create(crate::admin_cli::ScimTokenCreate),
 }
 
 /// Audit log operations.

@@ -1,4 +1,5 @@
-//! Plain HTTP endpoints beside gRPC: liveness and readiness probes for orchestrators.
+//! Plain HTTP endpoints beside gRPC: liveness and readiness probes for orchestrators, and SCIM
+//! 2.0 provisioning under `/scim/v2/`.
 
 use axum::Router;
 use axum::extract::State;
@@ -7,13 +8,15 @@ use axum::routing::get;
 
 use crate::context::AppContext;
 
-/// `/healthz` (the process is up) and `/readyz` (the database answers).
+/// `/healthz` (the process is up), `/readyz` (the database answers) and `/scim/v2/`.
 pub fn router(ctx: AppContext, max_body_bytes: usize) -> Router {
+    let scim = listone_identity_service::scim::router(ctx.identity.clone());
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
-        .layer(axum::extract::DefaultBodyLimit::max(max_body_bytes))
         .with_state(ctx)
+        .merge(scim)
+        .layer(axum::extract::DefaultBodyLimit::max(max_body_bytes))
 }
 
 async fn ready(State(ctx): State<AppContext>) -> (StatusCode, &'static str) {

@@ -7,8 +7,10 @@
 //! - [`maintenance`]: background work on the clock (audit checkpoints, retention).
 //! - [`http`]: plain HTTP endpoints (liveness and readiness probes).
 //! - [`telemetry`]: tracing subscriber and request ids.
-//! - [`cli`]: command-line definitions; [`audit_cli`]: `listone audit verify`.
+//! - [`cli`]: command-line definitions; [`audit_cli`]: `listone audit verify`; [`admin_cli`]:
+//!   `listone org create`, `user create`, `group add`, `scim token create`.
 
+pub mod admin_cli;
 pub mod audit_cli;
 pub mod cli;
 pub mod context;

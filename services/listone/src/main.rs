@@ -4,13 +4,15 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use listone::cli::{AuditCommand, Cli, Command, KeyCommand};
+use listone::admin_cli::{Admin, AdminError};
+use listone::cli::{
+    AuditCommand, Cli, Command, GroupCommand, KeyCommand, OrgCommand, ScimCommand, ScimTokenCommand, UserCommand,
+};
 use listone::maintenance::MaintenanceConfig;
 use listone::server::{self, ServerOptions};
 use listone::startup::{self, StartupError};
 use listone::telemetry;
 use listone_core::SystemClock;
-use listone_core::auth::NoTokenVerifier;
 use listone_core::config::{ServeSettings, Settings};
 use listone_core::outbox::DispatcherConfig;
 
@@ -63,6 +65,22 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let valid = listone::audit_cli::verify(db, org, verifier_key, json).await?;
             if valid { Ok(()) } else { Err(Failure::Runtime("audit verification found problems".to_owned())) }
         }
+        Command::Org(OrgCommand::Create(args)) => {
+            let json = args.json;
+            admin(&cli.config, json, |a| Box::pin(async move { a.create_org(args).await })).await
+        }
+        Command::User(UserCommand::Create(args)) => {
+            let json = args.json;
+            admin(&cli.config, json, |a| Box::pin(async move { a.create_user(args).await })).await
+        }
+        Command::Group(GroupCommand::Add(args)) => {
+            let json = args.json;
+            admin(&cli.config, json, |a| Box::pin(async move { a.group_add(args).await })).await
+        }
+        Command::Scim(ScimCommand::Token(ScimTokenCommand::Create(args))) => {
+            let json = args.json;
+            admin(&cli.config, json, |a| Box::pin(async move { a.create_scim_token(args).await })).await
+        }
         Command::Migrate { json } => {
             let settings = Settings::resolve(&cli.config).map_err(StartupError::from)?;
             telemetry::init(settings.log_format, &settings.log_filter).map_err(StartupError::Logging)?;
@@ -96,9 +114,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 serve,
                 sinks: Vec::new(),
                 dispatcher: DispatcherConfig::default(),
-                // Token verification arrives with List One Identity; until then every
-                // authenticated RPC is refused rather than served to anyone.
-                authenticator: Arc::new(NoTokenVerifier),
+                // List One Identity session tokens; OIDC access tokens join with the OIDC provider.
+                authenticator: None,
                 maintenance: MaintenanceConfig::default(),
                 identity: listone_identity::IdentityConfig::default(),
             };
@@ -106,4 +123,33 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             running.run_until(shutdown).await.map_err(|e| Failure::Runtime(e.to_string()))
         }
     }
+}
+
+type AdminFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<serde_json::Value, AdminError>> + 'a>>;
+
+/// Runs one admin command: opens keys and database, prints the result as JSON or as
+/// `key: value` lines.
+async fn admin(
+    config: &listone_core::config::ConfigArgs,
+    json: bool,
+    command: impl for<'a> FnOnce(&'a Admin) -> AdminFuture<'a>,
+) -> Result<(), Failure> {
+    let settings = Settings::resolve(config).map_err(StartupError::from)?;
+    telemetry::init(settings.log_format, &settings.log_filter).map_err(StartupError::Logging)?;
+    let admin = Admin::open(&settings).await?;
+    let value = command(&admin).await.map_err(|e| match e {
+        AdminError::Startup(e) => Failure::Startup(e),
+        AdminError::Refused(message) => Failure::Runtime(message),
+    })?;
+    if json {
+        println!("{value}");
+    } else if let Some(fields) = value.as_object() {
+        for (key, value) in fields {
+            match value {
+                serde_json::Value::String(s) => println!("{key}: {s}"),
+                other => println!("{key}: {other}"),
+            }
+        }
+    }
+    Ok(())
 }

@@ -11,12 +11,14 @@ use listone_audit::signer::CheckpointSigner;
 use listone_audit::sink::AuditSink;
 use listone_audit::store::AuditStore;
 use listone_audit_service::AuditApi;
-use listone_core::auth::Authenticator;
+use listone_core::auth::{AnyOf, Authenticator};
 use listone_core::config::ServeSettings;
 use listone_core::outbox::{Dispatcher, DispatcherConfig, EventSink};
 use listone_core::{Database, SharedClock};
 use listone_crypto::{KeyRing, MasterKey};
+use listone_identity::session_auth::SessionAuthenticator;
 use listone_identity::{Identity, IdentityConfig};
+use listone_identity_service::grpc::IdentityApi;
 use listone_proto::audit::v1::audit_service_server::AuditServiceServer;
 use listone_proto::system::v1::system_service_server::SystemServiceServer;
 use tokio::net::TcpListener;
@@ -36,6 +38,12 @@ use crate::telemetry::{self, MakeRequestUuidV7, RequestSpan, SanitizeRequestIdLa
 /// Every gRPC service this process serves; each answers SERVING on `grpc.health.v1.Health`.
 pub const SERVICE_NAMES: &[&str] = &[
     "listone.audit.v1.AuditService",
+    "listone.identity.v1.OrganizationService",
+    "listone.identity.v1.UserService",
+    "listone.identity.v1.GroupService",
+    "listone.identity.v1.SessionService",
+    "listone.identity.v1.MfaService",
+    "listone.identity.v1.ScimTokenService",
     "listone.system.v1.SystemService",
     "grpc.health.v1.Health",
     "grpc.reflection.v1.ServerReflection",
@@ -62,8 +70,9 @@ pub struct ServerOptions {
     pub sinks: Vec<Arc<dyn EventSink>>,
     /// Outbox tuning.
     pub dispatcher: DispatcherConfig,
-    /// Turns request credentials into principals.
-    pub authenticator: Arc<dyn Authenticator>,
+    /// Token verifier asked before List One Identity session tokens (tests install static
+    /// tokens here); `None`: session tokens only.
+    pub authenticator: Option<Arc<dyn Authenticator>>,
     /// How often background maintenance (checkpoints, retention) runs.
     pub maintenance: crate::maintenance::MaintenanceConfig,
     /// Identity policies (password hashing cost, password policy, sessions, throttling).
@@ -110,6 +119,12 @@ pub async fn start(options: ServerOptions, listener: TcpListener) -> Result<Runn
         options.identity,
     )
     .map_err(|e| StartupError::Setup { component: "identity", reason: e.to_string() })?;
+    let sessions: Arc<dyn Authenticator> =
+        Arc::new(SessionAuthenticator::new(identity.sessions.clone(), identity.roles.clone()));
+    let authenticator: Arc<dyn Authenticator> = match options.authenticator {
+        Some(first) => Arc::new(AnyOf::new(vec![first, sessions])),
+        None => sessions,
+    };
     let ctx = AppContext {
         schema_version: startup::schema_version(&options.db).await?,
         db: options.db,
@@ -120,7 +135,7 @@ pub async fn start(options: ServerOptions, listener: TcpListener) -> Result<Runn
         master_key,
         development_key: options.development_key,
         keyring,
-        authenticator: options.authenticator,
+        authenticator,
         audit,
         outbox: dispatcher.waker(),
     };
@@ -193,7 +208,7 @@ async fn routes(ctx: &AppContext, serve: &ServeSettings) -> Result<Routes, Start
         .build_v1alpha()
         .map_err(reflection)?;
 
-    Ok(Routes::from(crate::http::router(ctx.clone(), limit))
+    let routes = Routes::from(crate::http::router(ctx.clone(), limit))
         .add_service(health.max_decoding_message_size(limit))
         .add_service(reflection_v1.max_decoding_message_size(limit))
         .add_service(reflection_v1alpha.max_decoding_message_size(limit))
@@ -205,7 +220,15 @@ async fn routes(ctx: &AppContext, serve: &ServeSettings) -> Result<Routes, Start
                 ctx.authenticator.clone(),
             ))
             .max_decoding_message_size(limit),
-        ))
+        );
+    let identity = IdentityApi::new(
+        ctx.identity.clone(),
+        ctx.db.clone(),
+        ctx.clock.clone(),
+        ctx.audit_recorder.clone(),
+        ctx.authenticator.clone(),
+    );
+    Ok(identity.add_to(routes, limit))
 }
 
 impl RunningServer {
