@@ -98,6 +98,25 @@ pub struct RequestContext {
     pub user_agent: Option<String>,
 }
 
+impl From<listone_core::auth::RequestMeta> for RequestContext {
+    fn from(meta: listone_core::auth::RequestMeta) -> Self {
+        Self { request_id: meta.request_id, source_ip: meta.source_ip, user_agent: meta.user_agent }
+    }
+}
+
+impl From<&listone_core::Principal> for AuditActor {
+    /// Who a caller is, as recorded: the person, the service client, or the platform.
+    fn from(principal: &listone_core::Principal) -> Self {
+        match &principal.actor {
+            listone_core::Actor::User { user_id } => Self { kind: ActorKind::User, id: Some(user_id.to_string()) },
+            listone_core::Actor::Service { client_id } => {
+                Self { kind: ActorKind::Service, id: Some(client_id.to_string()) }
+            }
+            listone_core::Actor::System => Self { kind: ActorKind::System, id: None },
+        }
+    }
+}
+
 /// Personal details about one data subject; sealed with that subject's key before it is stored.
 #[derive(Debug, Clone)]
 pub struct PersonalDetails {

@@ -10,6 +10,9 @@ use listone_core::{App, Clock, Error, OrgId, Secret, TestClock};
 use listone_crypto::{KeyRing, MasterKey};
 use listone_identity::org::{OrgRegistration, OrgStatus, OrgStore, SubscriptionRequest};
 use listone_testdb::TestDatabase;
+use support::{Fixture, admin};
+
+mod support;
 
 fn operator() -> AuditActor {
     AuditActor { kind: ActorKind::System, id: None }
@@ -110,4 +113,54 @@ async fn suspension_is_audited_and_unknown_orgs_are_not_found() {
         orgs.set_status(OrgId::new(), OrgStatus::Suspended, operator(), RequestContext::default()).await,
         Err(Error::NotFound { .. })
     ));
+}
+
+#[tokio::test]
+async fn subscriptions_change_within_the_seats_in_use_and_are_audited() {
+    let f = Fixture::new().await;
+    let acme = f.org_in("acme", "GB", 2).await;
+    let other = f.org("globex").await;
+    let (ann, bob) = (f.user(acme, "ann").await, f.user(acme, "bob").await);
+    for user in [ann, bob] {
+        f.users.assign_app(acme, user, App::Crm, admin(), Default::default()).await.unwrap();
+    }
+    let now = f.clock.now();
+    let crm = |seats| SubscriptionRequest { app: App::Crm, seats, starts_at: now, ends_at: None };
+    let events = f.count("SELECT COUNT(*) AS n FROM outbox_event").await;
+
+    // Two users hold seats: one seat is refused and nothing changes.
+    let err = f.orgs.set_subscription(acme, &crm(1), admin(), Default::default()).await.unwrap_err();
+    assert!(matches!(err, Error::FailedPrecondition { reason: "SEATS_IN_USE", .. }), "{err:?}");
+    assert_eq!(f.orgs.subscriptions(acme).await.unwrap()[0].seats, 2);
+    assert_eq!(f.count("SELECT COUNT(*) AS n FROM outbox_event").await, events);
+
+    // More seats, and a new app.
+    f.orgs.set_subscription(acme, &crm(10), admin(), Default::default()).await.unwrap();
+    let drive =
+        SubscriptionRequest { app: App::Drive, seats: 3, starts_at: now, ends_at: Some(now + Duration::days(30)) };
+    f.orgs.set_subscription(acme, &drive, admin(), Default::default()).await.unwrap();
+    let subs = f.orgs.subscriptions(acme).await.unwrap();
+    assert_eq!(subs.iter().map(|s| (s.app, s.seats)).collect::<Vec<_>>(), vec![(App::Crm, 10), (App::Drive, 3)]);
+    assert_eq!(f.count("SELECT COUNT(*) AS n FROM outbox_event").await, events + 2);
+
+    // Ending the subscription cuts app access once the end passes.
+    let ended =
+        SubscriptionRequest { app: App::Crm, seats: 10, starts_at: now, ends_at: Some(now + Duration::hours(1)) };
+    f.orgs.set_subscription(acme, &ended, admin(), Default::default()).await.unwrap();
+    assert!(f.users.can_use_app(acme, ann, App::Crm).await.unwrap());
+    f.clock.advance(Duration::hours(2));
+    assert!(!f.users.can_use_app(acme, ann, App::Crm).await.unwrap());
+
+    // Bad input names every field; another org's id is not found.
+    let bad = SubscriptionRequest { app: App::Identity, seats: 0, starts_at: now, ends_at: Some(now) };
+    let Error::InvalidArgument { violations } =
+        f.orgs.set_subscription(acme, &bad, admin(), Default::default()).await.unwrap_err()
+    else {
+        panic!("expected INVALID_ARGUMENT")
+    };
+    let fields: Vec<_> = violations.iter().map(|v| v.field.as_str()).collect();
+    assert_eq!(fields, ["app", "seats", "ends_at"]);
+    let missing = f.orgs.set_subscription(OrgId::new(), &crm(5), admin(), Default::default()).await.unwrap_err();
+    assert!(matches!(missing, Error::NotFound { .. }));
+    assert_eq!(f.orgs.subscriptions(other).await.unwrap()[0].seats, 5, "the other org is untouched");
 }

@@ -17,7 +17,7 @@ pub(crate) fn rfc3339(us: i64) -> String {
 }
 
 pub(crate) fn context(meta: RequestMeta) -> RequestContext {
-    RequestContext { request_id: meta.request_id, source_ip: meta.source_ip, user_agent: meta.user_agent }
+    RequestContext::from(meta)
 }
 
 fn actor_kind_to_pb(kind: ActorKind) -> pb::ActorKind {

@@ -6,12 +6,12 @@ mod convert;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use listone_audit::entry::{ActorKind, AuditActor, AuditEvent, Outcome};
+use listone_audit::entry::{AuditActor, AuditEvent, Outcome};
 use listone_audit::export::{ExportFormat, ProductInfo};
 use listone_audit::store::{AuditStore, PageRequest};
 use listone_audit::{AuditRecorder, scopes};
 use listone_core::auth::{Authenticator, RequestMeta};
-use listone_core::{Actor, Error, Principal};
+use listone_core::{Error, Principal};
 use listone_proto::audit::v1 as pb;
 use listone_proto::audit::v1::audit_service_server::AuditService;
 use tokio_stream::{Stream, StreamExt};
@@ -67,11 +67,7 @@ impl AuditApi {
 
 /// The audit actor for a principal.
 pub fn actor_of(principal: &Principal) -> AuditActor {
-    match &principal.actor {
-        Actor::User { user_id } => AuditActor { kind: ActorKind::User, id: Some(user_id.to_string()) },
-        Actor::Service { client_id } => AuditActor { kind: ActorKind::Service, id: Some(client_id.to_string()) },
-        Actor::System => AuditActor { kind: ActorKind::System, id: None },
-    }
+    AuditActor::from(principal)
 }
 
 type ExportStream = Pin<Box<dyn Stream<Item = Result<pb::ExportEntriesChunk, Status>> + Send>>;

@@ -13,7 +13,7 @@ use listone_core::config::Settings;
 use listone_core::{App, Error, OrgId, Secret, SharedClock, SystemClock, UserId};
 use listone_crypto::KeyRing;
 use listone_identity::onboarding::Invitation;
-use listone_identity::org::{Org, OrgRegistration, SubscriptionRequest};
+use listone_identity::org::{Org, OrgRegistration, OrgStatus, SubscriptionRequest};
 use listone_identity::user::NewUser;
 use listone_identity::{Identity, IdentityConfig};
 use serde_json::json;
@@ -205,6 +205,37 @@ impl Admin {
         }))
     }
 
+    /// `listone org suspend` / `listone org reactivate`: no sign-in or API access while
+    /// suspended (every session token stops working at once); data is kept.
+    pub async fn set_org_status(
+        &self,
+        args: OrgStatusArgs,
+        status: OrgStatus,
+    ) -> Result<serde_json::Value, AdminError> {
+        let org = self.org(&args.org).await?;
+        let org = self.identity.orgs.set_status(org.id, status, self.actor.clone(), self.ctx()).await?;
+        Ok(json!({ "org_id": org.id.to_string(), "slug": org.slug, "status": org.status.key() }))
+    }
+
+    /// `listone org subscribe`: adds an app subscription or changes its seats and dates.
+    pub async fn subscribe(&self, args: OrgSubscribe) -> Result<serde_json::Value, AdminError> {
+        let org = self.org(&args.org).await?;
+        let request = SubscriptionRequest {
+            app: args.app.app,
+            seats: args.app.seats,
+            starts_at: args.app.starts_at.unwrap_or_else(|| self.clock.now()),
+            ends_at: args.app.ends_at,
+        };
+        let sub = self.identity.orgs.set_subscription(org.id, &request, self.actor.clone(), self.ctx()).await?;
+        Ok(json!({
+            "org_id": org.id.to_string(),
+            "app": sub.app.key(),
+            "seats": sub.seats,
+            "starts_at": request.starts_at.to_rfc3339(),
+            "ends_at": request.ends_at.map(|e| e.to_rfc3339()),
+        }))
+    }
+
     /// `listone user create`: an invited user, optionally assigned to apps with roles.
     pub async fn create_user(&self, args: UserCreate) -> Result<serde_json::Value, AdminError> {
         let org = self.org(&args.org).await?;
@@ -309,6 +340,31 @@ pub struct OrgCreate {
     /// A subscription: APP:SEATS or APP:SEATS:START..END (repeatable), e.g. crm:25.
     #[arg(long = "app", value_name = "APP:SEATS")]
     pub apps: Vec<AppSeats>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `listone org subscribe`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OrgSubscribe {
+    /// The organization (id or slug).
+    #[arg(long)]
+    pub org: String,
+    /// APP:SEATS or APP:SEATS:START..END, e.g. crm:50 or hrms:10:2027-01-01..2028-01-01.
+    #[arg(long, value_name = "APP:SEATS")]
+    pub app: AppSeats,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `listone org suspend` and `listone org reactivate`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OrgStatusArgs {
+    /// The organization (id or slug).
+    #[arg(long)]
+    pub org: String,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,

@@ -51,6 +51,12 @@ pub enum Command {
 pub enum OrgCommand {
     /// Register an organization with its app subscriptions and invite its first administrator.
     Create(crate::admin_cli::OrgCreate),
+    /// Add an app subscription or change its seats and dates.
+    Subscribe(crate::admin_cli::OrgSubscribe),
+    /// Suspend an organization: no sign-in or API access (sessions stop working); data kept.
+    Suspend(crate::admin_cli::OrgStatusArgs),
+    /// Lift a suspension.
+    Reactivate(crate::admin_cli::OrgStatusArgs),
 }
 
 /// User operations.

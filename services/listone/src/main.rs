@@ -15,6 +15,7 @@ use listone::telemetry;
 use listone_core::SystemClock;
 use listone_core::config::{ServeSettings, Settings};
 use listone_core::outbox::DispatcherConfig;
+use listone_identity::org::OrgStatus;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -68,6 +69,19 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Org(OrgCommand::Create(args)) => {
             let json = args.json;
             admin(&cli.config, json, |a| Box::pin(async move { a.create_org(args).await })).await
+        }
+        Command::Org(OrgCommand::Subscribe(args)) => {
+            let json = args.json;
+            admin(&cli.config, json, |a| Box::pin(async move { a.subscribe(args).await })).await
+        }
+        Command::Org(OrgCommand::Suspend(args)) => {
+            let json = args.json;
+            admin(&cli.config, json, |a| Box::pin(async move { a.set_org_status(args, OrgStatus::Suspended).await }))
+                .await
+        }
+        Command::Org(OrgCommand::Reactivate(args)) => {
+            let json = args.json;
+            admin(&cli.config, json, |a| Box::pin(async move { a.set_org_status(args, OrgStatus::Active).await })).await
         }
         Command::User(UserCommand::Create(args)) => {
             let json = args.json;

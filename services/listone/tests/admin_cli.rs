@@ -161,6 +161,19 @@ fn org_user_group_and_scim_token_from_the_command_line() {
     assert!(plain.status.success());
     assert!(String::from_utf8_lossy(&plain.stdout).lines().any(|l| l.starts_with("token: ")));
 
+    // More seats: the refused user can now be created.
+    refused(&cli.run(&["org", "subscribe", "--org", "acme", "--app", "crm:1"]), "users are assigned");
+    let sub = cli.json(&["org", "subscribe", "--org", "acme", "--app", "drive:5:2026-01-01..", "--json"]);
+    assert_eq!((sub["app"].as_str(), sub["seats"].as_u64()), (Some("drive"), Some(5)));
+    cli.json(&["user", "create", "--org", "acme", "--email", "bob@acme.example", "--app", "drive", "--json"]);
+
+    // Suspension and reactivation by the operator.
+    let suspended = cli.json(&["org", "suspend", "--org", "acme", "--json"]);
+    assert_eq!(suspended["status"], "suspended");
+    assert_eq!(cli.count(&rt, "SELECT COUNT(*) AS n FROM org WHERE status = 'suspended'"), 1);
+    refused(&cli.run(&["user", "create", "--org", "acme", "--email", "z@acme.example"]), "suspended");
+    assert_eq!(cli.json(&["org", "reactivate", "--org", "acme", "--json"])["status"], "active");
+
     // Every change is in the audit outbox, attributed to the operator's account.
     let audited = cli.count(&rt, "SELECT COUNT(*) AS n FROM outbox_event WHERE topic = 'audit.entry'");
     assert!(audited >= 12, "{audited} audit events");

@@ -15,6 +15,7 @@ use sea_orm::{ConnectionTrait, Value};
 use super::challenge;
 use super::counters;
 use super::outcome::{SignInOutcome, SignedIn};
+use crate::credentials::blocking;
 use crate::credentials::password::PasswordHasher;
 use crate::mfa::MfaStore;
 use crate::session::SessionStore;
@@ -120,10 +121,8 @@ impl PasswordSignIn {
             }
         }
 
-        let valid = match &user {
-            Some(candidate) => self.hasher.verify(password, &candidate.password_hash)?,
-            None => self.hasher.verify_dummy(password),
-        };
+        let phc = user.as_ref().map(|candidate| candidate.password_hash.as_str());
+        let valid = blocking::verify(&self.hasher, password, phc).await?;
         let Some(user) = user.filter(|_| valid) else {
             let txn = self.db.begin().await?;
             let counted = [(LockScope::Account, account_key.as_str(), account), (LockScope::Ip, ip_key.as_str(), ip)];

@@ -10,6 +10,7 @@ use listone_crypto::KeyRing;
 use sea_orm::{ConnectionTrait, Value};
 
 use super::{enrolment, recovery_codes};
+use crate::credentials::blocking;
 use crate::credentials::password::PasswordHasher;
 use crate::credentials::recovery::RecoveryCodes;
 use crate::credentials::totp::{DEFAULT_WINDOW_STEPS, Totp, TotpAlgorithm, TotpDigits, TotpError, TotpSecret};
@@ -286,7 +287,7 @@ impl MfaStore {
     ) -> Result<Vec<Secret<String>>, Error> {
         let now = self.clock.now();
         // Hashing is slow; do it before the transaction takes any lock.
-        let (shown, hashes) = RecoveryCodes::generate(&self.hasher)?;
+        let (shown, hashes) = blocking::generate_recovery_codes(&self.hasher).await?;
         let txn = self.db.begin().await?;
         self.account(&txn, org, user).await?;
         let confirmed = enrolment::state(&txn, org, user).await?.is_some_and(|s| s.confirmed_at.is_some());
@@ -331,7 +332,7 @@ impl MfaStore {
             Ok(step) => step,
             Err(err) => return Ok(Err(err.into())),
         };
-        let (shown, hashes) = RecoveryCodes::generate(&self.hasher)?;
+        let (shown, hashes) = blocking::generate_recovery_codes(&self.hasher).await?;
         if !enrolment::confirm(conn, org, user, step, now).await? {
             return Ok(Err(CodeRefusal::NotPending));
         }
@@ -374,7 +375,8 @@ impl MfaStore {
                 // Used codes are matched too, so trying one again is audited as a replay.
                 let stored = recovery_codes::all(conn, org, user).await?;
                 let hashes: Vec<String> = stored.iter().map(|c| c.hash.clone()).collect();
-                let Some(matched) = RecoveryCodes::find_match(&self.hasher, code, &hashes)?.and_then(|i| stored.get(i))
+                let Some(matched) =
+                    blocking::find_recovery_code(&self.hasher, code, hashes).await?.and_then(|i| stored.get(i))
                 else {
                     return Ok(Err(CodeRefusal::Mismatch));
                 };

@@ -141,14 +141,24 @@ impl OrgRegistration {
         v.check(!email_is_plausible(self.dpo_email.expose()), "dpo_email", "must be an email address");
         let mut seen = Vec::new();
         for (i, sub) in self.subscriptions.iter().enumerate() {
-            let field = |f: &str| format!("subscriptions[{i}].{f}");
-            v.check(sub.app == App::Identity, &field("app"), "must be crm, hrms or drive");
-            v.check(seen.contains(&sub.app), &field("app"), "is subscribed twice");
+            v.check(seen.contains(&sub.app), &format!("subscriptions[{i}].app"), "is subscribed twice");
             seen.push(sub.app);
-            v.check(!(1..=MAX_SEATS).contains(&sub.seats), &field("seats"), "must be between 1 and 1000000");
-            v.check(sub.ends_at.is_some_and(|end| end <= sub.starts_at), &field("ends_at"), "must be after starts_at");
+            sub.check(&mut v, &format!("subscriptions[{i}]."));
         }
         v.into_result()
+    }
+}
+
+impl SubscriptionRequest {
+    /// Checks the app, seats and dates, naming fields under `prefix`.
+    pub fn check(&self, v: &mut Violations, prefix: &str) {
+        v.check(self.app == App::Identity, &format!("{prefix}app"), "must be crm, hrms or drive");
+        v.check(!(1..=MAX_SEATS).contains(&self.seats), &format!("{prefix}seats"), "must be between 1 and 1000000");
+        v.check(
+            self.ends_at.is_some_and(|end| end <= self.starts_at),
+            &format!("{prefix}ends_at"),
+            "must be after starts_at",
+        );
     }
 }
 

@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use listone_audit::{AuditActor, AuditEvent, AuditRecorder, Outcome, RequestContext};
-use listone_core::{App, Database, Error, OrgId, Secret, SharedClock};
+use listone_core::{App, Database, Error, OrgId, Secret, SharedClock, Violations};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult, Value};
 
-use super::registration::{Jurisdiction, OrgRegistration};
+use super::registration::{Jurisdiction, OrgRegistration, SubscriptionRequest};
 
 /// Whether an organization may be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +172,74 @@ impl OrgStore {
             );
         self.audit.record(txn, event).await?;
         self.find(txn, id).await?.ok_or_else(|| Error::internal("registered org not readable"))
+    }
+
+    /// Subscribes the organization to an app, or changes the subscription (seats, start, end).
+    /// Fewer seats than users assigned to the app is FAILED_PRECONDITION `SEATS_IN_USE`
+    /// (unassign first); nothing is written then.
+    pub async fn set_subscription(
+        &self,
+        id: OrgId,
+        subscription: &SubscriptionRequest,
+        actor: AuditActor,
+        context: RequestContext,
+    ) -> Result<Subscription, Error> {
+        let mut v = Violations::new();
+        subscription.check(&mut v, "");
+        v.into_result()?;
+        let now = self.clock.now();
+        let txn = self.db.begin().await?;
+        self.find(&txn, id).await?.ok_or(Error::NotFound { resource: "organization" })?;
+        let key = [Value::from(id.as_uuid()), Value::from(subscription.app.key())];
+        let existing = listone_core::db::count(
+            &txn,
+            "SELECT COUNT(*) AS n FROM app_subscription WHERE org_id = $1 AND app = $2",
+            key.clone(),
+        )
+        .await?;
+        let assigned =
+            listone_core::db::count(&txn, "SELECT COUNT(*) AS n FROM user_app WHERE org_id = $1 AND app = $2", key)
+                .await?;
+        if assigned > i64::from(subscription.seats) {
+            return Err(Error::FailedPrecondition {
+                reason: "SEATS_IN_USE",
+                message: format!("{assigned} users are assigned to the app; unassign some first"),
+            });
+        }
+        let values = [
+            Value::from(id.as_uuid()),
+            Value::from(subscription.app.key()),
+            Value::from(i32::try_from(subscription.seats).unwrap_or(i32::MAX)),
+            Value::from(subscription.starts_at.timestamp_micros()),
+            Value::from(subscription.ends_at.map(|e| e.timestamp_micros())),
+            Value::from(now.timestamp_micros()),
+        ];
+        let sql = if existing > 0 {
+            "UPDATE app_subscription SET seats = $3, starts_at_us = $4, ends_at_us = $5, updated_at_us = $6 \
+             WHERE org_id = $1 AND app = $2"
+        } else {
+            "INSERT INTO app_subscription (org_id, app, seats, starts_at_us, ends_at_us, created_at_us, updated_at_us) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6)"
+        };
+        listone_core::db::execute(&txn, sql, values).await?;
+        let event = AuditEvent::new(id, actor, "identity.org.subscription.set", Outcome::Allowed, now)
+            .with_resource("identity.org", Some(id.to_string()))
+            .with_context(context)
+            .with_details(serde_json::json!({
+                "app": subscription.app.key(),
+                "seats": subscription.seats,
+                "starts_at": subscription.starts_at.to_rfc3339(),
+                "ends_at": subscription.ends_at.map(|e| e.to_rfc3339()),
+                "new": existing == 0,
+            }));
+        self.audit.record(&txn, event).await?;
+        txn.commit().await?;
+        Ok(Subscription {
+            app: subscription.app,
+            seats: subscription.seats,
+            starts_at_us: subscription.starts_at.timestamp_micros(),
+            ends_at_us: subscription.ends_at.map(|e| e.timestamp_micros()),
+        })
     }
 
     /// The organization `id`; NOT_FOUND when absent.

@@ -290,7 +290,7 @@ impl UserStore {
         .collect();
         let context: Vec<&str> = name_parts.iter().map(String::as_str).collect();
         self.policy.validate(password, &context)?;
-        let phc = self.hasher.hash(password)?;
+        let phc = crate::credentials::blocking::hash(&self.hasher, password).await?;
         listone_core::db::execute(
             &txn,
             "UPDATE user_invite SET used_at_us = $3 WHERE org_id = $1 AND token_hash = $2",

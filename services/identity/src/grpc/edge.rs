@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use listone_audit::{ActorKind, AuditActor, AuditEvent, AuditRecorder, Outcome, RequestContext};
+use listone_audit::{AuditActor, AuditEvent, AuditRecorder, Outcome, RequestContext};
 use listone_core::auth::{Authenticator, RequestMeta};
-use listone_core::{Actor, Database, Error, OrgId, Principal, SharedClock, UserId};
+use listone_core::{Database, Error, OrgId, Principal, SharedClock, UserId};
 use listone_identity::Identity;
 use tonic::{Request, Status};
 
@@ -49,20 +49,12 @@ impl Caller {
 
 /// The audit actor for a principal: the user, the service client, or the platform.
 pub fn actor_of(principal: &Principal) -> AuditActor {
-    match &principal.actor {
-        Actor::User { user_id } => AuditActor { kind: ActorKind::User, id: Some(user_id.to_string()) },
-        Actor::Service { client_id } => AuditActor { kind: ActorKind::Service, id: Some(client_id.to_string()) },
-        Actor::System => AuditActor { kind: ActorKind::System, id: None },
-    }
+    AuditActor::from(principal)
 }
 
 /// The audit request context for request facts.
 pub fn context_of(meta: &RequestMeta) -> RequestContext {
-    RequestContext {
-        request_id: meta.request_id.clone(),
-        source_ip: meta.source_ip.clone(),
-        user_agent: meta.user_agent.clone(),
-    }
+    RequestContext::from(meta.clone())
 }
 
 impl Edge {
