@@ -14,6 +14,8 @@ mod m20261124_000006_identity_groups;
 mod m20261124_000007_identity_sessions;
 mod m20261124_000008_identity_signin_counters;
 mod m20261124_000009_identity_roles_mfa_scim;
+mod m20261124_000010_oidc_signing_keys;
+mod m20261124_000011_oidc_clients;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -32,6 +34,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000007_identity_sessions::Migration),
             Box::new(m20261124_000008_identity_signin_counters::Migration),
             Box::new(m20261124_000009_identity_roles_mfa_scim::Migration),
+            Box::new(m20261124_000010_oidc_signing_keys::Migration),
+            Box::new(m20261124_000011_oidc_clients::Migration),
         ]
     }
 }

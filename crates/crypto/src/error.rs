@@ -71,6 +71,13 @@ pub enum CryptoError {
     #[error("stored signing key is not a valid Ed25519 key; the wrapped value holds something else")]
     SigningKeyFormat,
 
+    /// A JWS (RS256 / ES256) key could not be generated, encoded or loaded, or did not sign.
+    #[error("JWS signing key is not a valid {algorithm} key, or signing with it failed")]
+    JwsKeyFormat {
+        /// `RS256` or `ES256`.
+        algorithm: &'static str,
+    },
+
     /// An org key was wrapped by a different master key than the one configured.
     #[error(
         "org key was wrapped by master key {stored}, but the configured master key is {current}; configure the original master key (or re-wrap org keys before rotating)"

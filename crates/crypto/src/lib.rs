@@ -6,7 +6,8 @@
 //! per-subject [`DataKey`]s, which seal personal data bound to its place by an
 //! [`Aad`]. The [`KeyRing`] stores that hierarchy in the database and
 //! crypto-shreds a subject by deleting its key. Audit checkpoints are signed by
-//! a [`SigningKeyPair`] stored only as a master-key-wrapped [`WrappedSecret`].
+//! a [`SigningKeyPair`] stored only as a master-key-wrapped [`WrappedSecret`]; OpenID Connect
+//! tokens by a [`JwsKeyPair`] (RS256 or ES256), stored the same way.
 //! Keys are zeroized on drop and never leave this crate as bytes.
 
 mod aad;
@@ -15,6 +16,7 @@ mod data_key;
 mod envelope;
 mod error;
 mod hex;
+pub mod jws_keys;
 mod key_file;
 mod key_wrap;
 mod keyring;
@@ -36,6 +38,14 @@ pub use data_key::DataKey;
 pub use error::CryptoError;
 /// Lowercase hex of public values (digests, key ids, hashes); not constant time.
 pub use hex::encode as hex;
+/// The JWS algorithms tokens are signed with (`RS256`, `ES256`).
+pub use jws_keys::JwsAlgorithm;
+/// RS256 / ES256 key pair for OpenID Connect tokens; its private key leaves only master-key-wrapped.
+pub use jws_keys::JwsKeyPair;
+/// The public half of a JWS key as JWK members, with its RFC 7638 thumbprint.
+pub use jws_keys::PublicJwk;
+/// Checks an RS256 or ES256 signature against a public JWK.
+pub use jws_keys::verify_jws_signature;
 /// Master, org and subject keys stored wrapped in the database; creates, caches and destroys them.
 pub use keyring::KeyRing;
 /// Whether the development master key file was created or reused.

@@ -11,6 +11,7 @@ use crate::authn::PasswordSignIn;
 use crate::credentials::password::{HashCost, PasswordHasher, PasswordPolicy};
 use crate::group::GroupStore;
 use crate::mfa::MfaStore;
+use crate::oidc::clients::ClientStore;
 use crate::org::OrgStore;
 use crate::role::RoleStore;
 use crate::scim::{ScimProvider, ScimTokenStore};
@@ -54,6 +55,8 @@ pub struct Identity {
     pub scim_tokens: ScimTokenStore,
     /// SCIM provisioning of users and groups (the `/scim/v2/` operations).
     pub scim: ScimProvider,
+    /// OAuth clients: first-party apps and those organizations register.
+    pub clients: ClientStore,
     /// For operations spanning several stores in one transaction ([`crate::onboarding`]).
     pub(crate) db: Database,
     /// The clock those operations read.
@@ -71,6 +74,7 @@ impl Identity {
     ) -> Result<Self, Error> {
         let hasher = Arc::new(PasswordHasher::new(config.hash_cost)?);
         let sessions = SessionStore::new(db.clone(), clock.clone(), audit.clone(), config.session_policy)?;
+        let clients = ClientStore::new(db.clone(), clock.clone(), audit.clone(), keyring.clone());
         let mfa = MfaStore::new(db.clone(), clock.clone(), audit.clone(), keyring, hasher.clone());
         let signin = PasswordSignIn::new(
             db.clone(),
@@ -96,6 +100,7 @@ impl Identity {
             hasher,
             scim_tokens,
             scim,
+            clients,
             db,
             clock,
         })

@@ -33,6 +33,10 @@
 //! - [`onboarding`]: operations over several stores in one transaction (an organization with
 //!   its first administrator, a user with apps and roles, a group with members and roles).
 //!
+//! OpenID Connect:
+//! - [`oidc`]: [`oidc::clients::ClientStore`], the OAuth client registry (first-party CRM, HRMS
+//!   and Drive; clients registered by organizations; secrets as HMAC digests, shown once).
+//!
 //! Access:
 //! - [`session_auth`]: session tokens as bearer credentials; scopes from identity roles.
 //! - [`scopes`]: the identity API's scopes and self-service rules.
@@ -44,6 +48,7 @@ pub mod credentials;
 pub mod group;
 pub mod identity;
 pub mod mfa;
+pub mod oidc;
 pub mod onboarding;
 pub mod org;
 pub mod role;

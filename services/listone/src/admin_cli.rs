@@ -1,5 +1,6 @@
 //! Operator commands on the directory: `listone org create`, `listone user create`,
-//! `listone group add`, `listone scim token create`. Each opens the database and keys like the
+//! `listone group add`, `listone scim token create`, `listone client create`,
+//! `listone client redirects`. Each opens the database and keys like the
 //! server does, calls the identity crate (which records the audit event in the same
 //! transaction, appended to the log by the server's outbox dispatcher), and prints a summary or,
 //! with `--json`, one JSON object. Secrets (invitation and SCIM tokens) are printed once.
@@ -12,6 +13,7 @@ use listone_audit::{ActorKind, AuditActor, AuditRecorder, RequestContext};
 use listone_core::config::Settings;
 use listone_core::{App, Error, OrgId, Secret, SharedClock, SystemClock, UserId};
 use listone_crypto::KeyRing;
+use listone_identity::oidc::clients::{ClientOwner, ClientType, GrantType, IdTokenAlg, NewClient};
 use listone_identity::onboarding::Invitation;
 use listone_identity::org::{Org, OrgRegistration, OrgStatus, SubscriptionRequest};
 use listone_identity::user::NewUser;
@@ -296,6 +298,51 @@ impl Admin {
             "token": secret.expose(),
         }))
     }
+
+    /// `listone client create`: an OAuth client of the organization; a confidential client's
+    /// secret is printed once.
+    pub async fn create_client(&self, args: ClientCreate) -> Result<serde_json::Value, AdminError> {
+        let org = self.org(&args.org).await?;
+        let client_type = ClientType::parse(&args.client_type)?;
+        let grant_types = args.grants.iter().map(|g| GrantType::parse(g)).collect::<Result<Vec<_>, _>>()?;
+        let mut new = NewClient::new(args.name, client_type, grant_types);
+        new.redirect_uris = args.redirect_uris;
+        new.id_token_alg = IdTokenAlg::parse(&args.id_token_alg)?;
+        if !args.scopes.is_empty() {
+            new.scopes = args.scopes;
+        }
+        if let Some(secs) = args.access_token_ttl_secs {
+            new.access_token_ttl = Duration::seconds(i64::from(secs));
+        }
+        if let Some(secs) = args.refresh_token_ttl_secs {
+            new.refresh_token_ttl = Duration::seconds(i64::from(secs));
+        }
+        let (client, secret) = self.identity.clients.register(org.id, &new, self.actor.clone(), self.ctx()).await?;
+        Ok(json!({
+            "org_id": org.id.to_string(),
+            "client_id": client.id,
+            "client_type": client.client_type.key(),
+            "grant_types": client.grant_types.iter().map(|g| g.key()).collect::<Vec<_>>(),
+            "redirect_uris": client.redirect_uris,
+            "scopes": client.scopes,
+            "id_token_alg": client.id_token_alg.key(),
+            "access_token_ttl_secs": client.access_token_ttl.num_seconds(),
+            "refresh_token_ttl_secs": client.refresh_token_ttl.num_seconds(),
+            "client_secret": secret.as_ref().map(|s| s.expose().as_str()),
+        }))
+    }
+
+    /// `listone client redirects`: replaces a first-party client's redirect URIs (seeding the
+    /// first-party clients first); no authorization succeeds for a client without any.
+    pub async fn set_client_redirects(&self, args: ClientRedirects) -> Result<serde_json::Value, AdminError> {
+        self.identity.clients.ensure_first_party().await?;
+        let client = self
+            .identity
+            .clients
+            .set_redirect_uris(ClientOwner::Platform, &args.client, &args.redirect_uris, self.actor.clone(), self.ctx())
+            .await?;
+        Ok(json!({ "client_id": client.id, "redirect_uris": client.redirect_uris }))
+    }
 }
 
 /// Groups `APP:ROLE` grants by app.
@@ -434,6 +481,55 @@ pub struct ScimTokenCreate {
     /// Days until the token expires (1..3650); without it, it lasts until revoked.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub ttl_days: Option<u32>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `listone client create`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClientCreate {
+    /// The organization (id or slug).
+    #[arg(long)]
+    pub org: String,
+    /// Display name, shown on the consent screen.
+    #[arg(long)]
+    pub name: String,
+    /// `confidential` (server-side, gets a secret) or `public` (browser or native, PKCE).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub client_type: String,
+    /// An exact redirect URI (repeatable): https, or http on a loopback IP.
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub redirect_uris: Vec<String>,
+    /// A grant: authorization_code, refresh_token or client_credentials (repeatable).
+    #[arg(long = "grant", value_name = "GRANT")]
+    pub grants: Vec<String>,
+    /// An allowed scope (repeatable); defaults to openid, profile, email, offline_access.
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+    /// ID-token signature algorithm: RS256 or ES256.
+    #[arg(long, default_value = "RS256")]
+    pub id_token_alg: String,
+    /// Access-token lifetime in seconds (60..86400; 900 by default).
+    #[arg(long)]
+    pub access_token_ttl_secs: Option<u32>,
+    /// Refresh-token lifetime in seconds (3600..7776000; 30 days by default).
+    #[arg(long)]
+    pub refresh_token_ttl_secs: Option<u32>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `listone client redirects`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClientRedirects {
+    /// The first-party client: crm, hrms or drive.
+    #[arg(long)]
+    pub client: String,
+    /// An exact redirect URI (repeatable); replaces the current ones.
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub redirect_uris: Vec<String>,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,

@@ -44,6 +44,18 @@ pub enum Command {
     /// SCIM provisioning.
     #[command(subcommand)]
     Scim(ScimCommand),
+    /// OAuth / OpenID Connect clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+/// OAuth client operations.
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client of an organization (a confidential client's secret is printed once).
+    Create(crate::admin_cli::ClientCreate),
+    /// Set the redirect URIs of a first-party client (crm, hrms, drive).
+    Redirects(crate::admin_cli::ClientRedirects),
 }
 
 /// Organization operations.

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use clap::Parser;
 use listone::admin_cli::{Admin, AdminError};
 use listone::cli::{
-    AuditCommand, Cli, Command, GroupCommand, KeyCommand, OrgCommand, ScimCommand, ScimTokenCommand, UserCommand,
+    AuditCommand, Cli, ClientCommand, Command, GroupCommand, KeyCommand, OrgCommand, ScimCommand, ScimTokenCommand,
+    UserCommand,
 };
 use listone::maintenance::MaintenanceConfig;
 use listone::server::{self, ServerOptions};
@@ -94,6 +95,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Scim(ScimCommand::Token(ScimTokenCommand::Create(args))) => {
             let json = args.json;
             admin(&cli.config, json, |a| Box::pin(async move { a.create_scim_token(args).await })).await
+        }
+        Command::Client(ClientCommand::Create(args)) => {
+            let json = args.json;
+            admin(&cli.config, json, |a| Box::pin(async move { a.create_client(args).await })).await
+        }
+        Command::Client(ClientCommand::Redirects(args)) => {
+            let json = args.json;
+            admin(&cli.config, json, |a| Box::pin(async move { a.set_client_redirects(args).await })).await
         }
         Command::Migrate { json } => {
             let settings = Settings::resolve(&cli.config).map_err(StartupError::from)?;

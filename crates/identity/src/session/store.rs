@@ -155,9 +155,36 @@ impl SessionStore {
 
     /// Revokes one session (by its user or an admin); NOT_FOUND for another org's session.
     pub async fn revoke(&self, org: OrgId, id: SessionId, actor: AuditActor, ctx: RequestContext) -> Result<(), Error> {
+        self.revoke_checked(org, None, id, actor, ctx).await
+    }
+
+    /// Revokes session `id` only if it is `user`'s: another user's session, like another
+    /// org's, is NOT_FOUND (a user signing out cannot touch anyone else's sessions).
+    pub async fn revoke_of(
+        &self,
+        org: OrgId,
+        user: UserId,
+        id: SessionId,
+        actor: AuditActor,
+        ctx: RequestContext,
+    ) -> Result<(), Error> {
+        self.revoke_checked(org, Some(user), id, actor, ctx).await
+    }
+
+    async fn revoke_checked(
+        &self,
+        org: OrgId,
+        user: Option<UserId>,
+        id: SessionId,
+        actor: AuditActor,
+        ctx: RequestContext,
+    ) -> Result<(), Error> {
         let now = self.clock.now();
         let txn = self.db.begin().await?;
-        self.find(&txn, org, id).await?.ok_or(Error::NotFound { resource: "session" })?;
+        let session = self.find(&txn, org, id).await?.ok_or(Error::NotFound { resource: "session" })?;
+        if user.is_some_and(|u| u != session.user_id) {
+            return Err(Error::NotFound { resource: "session" });
+        }
         if revoke_one(&txn, org, id, now, "revoked").await? > 0 {
             let event = AuditEvent::new(org, actor, "identity.session.revoke", Outcome::Allowed, now)
                 .with_resource("identity.session", Some(id.to_string()))

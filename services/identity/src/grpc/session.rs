@@ -238,11 +238,7 @@ impl SessionService for SessionApi {
         let denial = Denial::unless_self_or(&caller.principal, user, scopes::ADMIN);
         self.edge.refuse(&caller, denial, "SessionService/RevokeSession").await?;
         // Only a session of this user (in this organization) can be revoked through this call.
-        let owned = self.edge.identity.sessions.list(caller.org(), user).await?.iter().any(|s| s.id == session);
-        if !owned {
-            return Err(Error::NotFound { resource: "session" }.into());
-        }
-        self.edge.identity.sessions.revoke(caller.org(), session, caller.actor(), caller.context()).await?;
+        self.edge.identity.sessions.revoke_of(caller.org(), user, session, caller.actor(), caller.context()).await?;
         Ok(Response::new(pb::RevokeSessionResponse {}))
     }
 }

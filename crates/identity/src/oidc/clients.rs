@@ -1,0 +1,802 @@
+//! The OAuth client registry. CRM, HRMS and Drive are first-party public clients shared by the
+//! whole platform (ids `crm`, `hrms`, `drive`, seeded by [`ClientStore::ensure_first_party`] with
+//! no redirect URIs: until an operator sets them with `listone client redirects`, no
+//! authorization can succeed for them). Organizations register third-party clients of their own.
+//!
+//! A confidential client's secret (256 random bits) is shown once; only its HMAC-SHA256 under a
+//! key derived from the org key is stored (a fast keyed hash: password hashing is for people),
+//! and [`ClientStore::authenticate`] compares digests in constant time. Changes are audited in
+//! the owner's log; platform clients and unknown client ids in the [`PLATFORM_LOG`].
+
+use chrono::{DateTime, Duration, Utc};
+use listone_audit::{ActorKind, AuditActor, AuditEvent, AuditRecorder, Outcome, RequestContext};
+use listone_core::{Database, Error, OrgId, Secret, SharedClock, Violations};
+use listone_crypto::{BlindIndex, KeyRing};
+use sea_orm::{ConnectionTrait, QueryResult, Value};
+use std::sync::Arc;
+
+/// The audit log of platform-wide events (first-party clients, unknown client ids): no
+/// organization owns them.
+pub const PLATFORM_LOG: OrgId = OrgId::from_uuid(uuid::Uuid::nil());
+/// Ids of the first-party clients, one per List One app.
+pub const FIRST_PARTY_CLIENTS: [(&str, &str); 3] =
+    [("crm", "List CRM"), ("hrms", "List HRMS"), ("drive", "List Drive")];
+/// What every registered client id starts with.
+pub const CLIENT_ID_PREFIX: &str = "lo_client_";
+/// What every client secret starts with, so secret scanners can spot a leaked one.
+pub const CLIENT_SECRET_PREFIX: &str = "lo_secret_";
+/// Random bytes in a client secret (256 bits).
+pub const CLIENT_SECRET_BYTES: usize = 32;
+/// Longest client name.
+pub const MAX_NAME_CHARS: usize = 100;
+/// Most redirect URIs per client.
+pub const MAX_REDIRECT_URIS: usize = 10;
+/// Longest redirect URI.
+pub const MAX_REDIRECT_URI_CHARS: usize = 2000;
+/// Most allowed scopes per client.
+pub const MAX_SCOPES: usize = 20;
+/// Longest scope.
+pub const MAX_SCOPE_CHARS: usize = 64;
+/// Longest client id or secret [`ClientStore::authenticate`] looks at; longer is refused unread.
+pub const MAX_CREDENTIAL_CHARS: usize = 128;
+/// Access-token lifetime bounds.
+pub const ACCESS_TOKEN_TTL: (Duration, Duration) = (Duration::minutes(1), Duration::hours(24));
+/// Refresh-token lifetime bounds.
+pub const REFRESH_TOKEN_TTL: (Duration, Duration) = (Duration::hours(1), Duration::days(90));
+/// HKDF purpose of the secret-digest key derived from the org key.
+const SECRET_DIGEST_PURPOSE: &str = "oauth client secret";
+/// Stored beside each digest, so a later change of digest key can tell old digests apart.
+const SECRET_KEY_ID: &str = "org-key/oauth-client-secret/v1";
+
+/// Whether a client can keep a secret (RFC 6749 §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientType {
+    /// A server-side app holding a secret.
+    Confidential,
+    /// A browser or native app: no secret, PKCE required.
+    Public,
+}
+
+/// An OAuth grant a client may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum GrantType {
+    /// `authorization_code` (with PKCE).
+    AuthorizationCode,
+    /// `refresh_token`.
+    RefreshToken,
+    /// `client_credentials` (service to service; confidential clients only).
+    ClientCredentials,
+}
+
+/// The signature algorithm of a client's ID tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IdTokenAlg {
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (mandatory in OpenID Connect; the default).
+    #[default]
+    Rs256,
+    /// ECDSA P-256 with SHA-256.
+    Es256,
+}
+
+macro_rules! keyed {
+    ($ty:ty, $field:literal, $($variant:path => $key:literal),+) => {
+        impl $ty {
+            /// The stable key, as stored and as spelled in OAuth.
+            pub const fn key(self) -> &'static str {
+                match self { $($variant => $key),+ }
+            }
+
+            /// Parses a stable key; INVALID_ARGUMENT naming the field otherwise.
+            pub fn parse(key: &str) -> Result<Self, Error> {
+                match key {
+                    $($key => Ok($variant),)+
+                    _ => Err(Error::invalid($field, concat!("must be one of:", $(" ", $key),+))),
+                }
+            }
+        }
+    };
+}
+
+keyed!(ClientType, "client_type", ClientType::Confidential => "confidential", ClientType::Public => "public");
+keyed!(GrantType, "grant_types", GrantType::AuthorizationCode => "authorization_code",
+    GrantType::RefreshToken => "refresh_token", GrantType::ClientCredentials => "client_credentials");
+keyed!(IdTokenAlg, "id_token_alg", IdTokenAlg::Rs256 => "RS256", IdTokenAlg::Es256 => "ES256");
+
+/// Who owns a client: the platform (first-party) or one organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientOwner {
+    /// Platform-wide, changed only by operators.
+    Platform,
+    /// One organization, changed by its administrators.
+    Org(OrgId),
+}
+
+impl ClientOwner {
+    fn org_id(self) -> Option<OrgId> {
+        match self {
+            ClientOwner::Platform => None,
+            ClientOwner::Org(org) => Some(org),
+        }
+    }
+
+    fn log(self) -> OrgId {
+        self.org_id().unwrap_or(PLATFORM_LOG)
+    }
+}
+
+/// A client to register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewClient {
+    /// Shown on the consent screen, 1..100 characters.
+    pub name: String,
+    /// Confidential or public.
+    pub client_type: ClientType,
+    /// Exact redirect URIs (absolute https; http only for loopback IPs), at most 10.
+    pub redirect_uris: Vec<String>,
+    /// Grants the client may use.
+    pub grant_types: Vec<GrantType>,
+    /// Scopes the client may ask for.
+    pub scopes: Vec<String>,
+    /// ID-token signature algorithm.
+    pub id_token_alg: IdTokenAlg,
+    /// Access-token lifetime, 1 minute..24 hours.
+    pub access_token_ttl: Duration,
+    /// Refresh-token lifetime, 1 hour..90 days.
+    pub refresh_token_ttl: Duration,
+}
+
+impl NewClient {
+    /// A client with the usual defaults: OpenID scopes, RS256, 15-minute access tokens and
+    /// 30-day refresh tokens.
+    pub fn new(name: impl Into<String>, client_type: ClientType, grant_types: Vec<GrantType>) -> Self {
+        Self {
+            name: name.into(),
+            client_type,
+            redirect_uris: Vec::new(),
+            grant_types,
+            scopes: default_scopes(),
+            id_token_alg: IdTokenAlg::Rs256,
+            access_token_ttl: Duration::minutes(15),
+            refresh_token_ttl: Duration::days(30),
+        }
+    }
+}
+
+fn default_scopes() -> Vec<String> {
+    ["openid", "profile", "email", "offline_access"].map(str::to_owned).to_vec()
+}
+
+/// A registered client; never its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    /// `crm`, `hrms`, `drive`, or `lo_client_...`.
+    pub id: String,
+    /// The owning organization; `None` for first-party clients.
+    pub org_id: Option<OrgId>,
+    /// Display name.
+    pub name: String,
+    /// Confidential or public.
+    pub client_type: ClientType,
+    /// Exact redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Allowed grants.
+    pub grant_types: Vec<GrantType>,
+    /// Allowed scopes.
+    pub scopes: Vec<String>,
+    /// ID-token signature algorithm.
+    pub id_token_alg: IdTokenAlg,
+    /// Access-token lifetime.
+    pub access_token_ttl: Duration,
+    /// Refresh-token lifetime.
+    pub refresh_token_ttl: Duration,
+    /// CRM, HRMS or Drive: no consent screen.
+    pub first_party: bool,
+    /// Registration time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// When it was disabled; a disabled client gets nothing.
+    pub disabled_at: Option<DateTime<Utc>>,
+    /// Incremented on every change.
+    pub version: i64,
+}
+
+impl Client {
+    /// Who owns the client.
+    pub fn owner(&self) -> ClientOwner {
+        self.org_id.map_or(ClientOwner::Platform, ClientOwner::Org)
+    }
+
+    /// Public clients must prove possession with PKCE (S256).
+    pub fn requires_pkce(&self) -> bool {
+        self.client_type == ClientType::Public
+    }
+
+    /// Whether `uri` is one of the registered redirect URIs, compared exactly.
+    pub fn allows_redirect(&self, uri: &str) -> bool {
+        self.redirect_uris.iter().any(|registered| registered == uri)
+    }
+
+    /// Whether the client may use `grant`.
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+}
+
+/// Checks a client to register, reporting every problem by field.
+pub fn validate(client: &NewClient) -> Result<(), Error> {
+    let mut v = Violations::new();
+    let name = client.name.trim();
+    v.check(
+        name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control),
+        "name",
+        "must be 1 to 100 characters without control characters",
+    );
+    check_redirect_uris(&client.redirect_uris, &mut v);
+    let grants = &client.grant_types;
+    let has = |g| grants.contains(&g);
+    v.check(grants.is_empty(), "grant_types", "must list at least one grant type");
+    v.check(
+        grants.iter().enumerate().any(|(i, g)| grants[..i].contains(g)),
+        "grant_types",
+        "must not repeat a grant type",
+    );
+    let public = client.client_type == ClientType::Public;
+    v.check(
+        public && has(GrantType::ClientCredentials),
+        "grant_types",
+        "client_credentials is only for confidential clients",
+    );
+    v.check(public && !has(GrantType::AuthorizationCode), "grant_types", "public clients must use authorization_code");
+    v.check(
+        has(GrantType::RefreshToken) && !has(GrantType::AuthorizationCode),
+        "grant_types",
+        "refresh_token needs authorization_code",
+    );
+    v.check(
+        has(GrantType::AuthorizationCode) && client.redirect_uris.is_empty(),
+        "redirect_uris",
+        "authorization_code needs at least one redirect URI",
+    );
+    let scopes = &client.scopes;
+    v.check(scopes.is_empty() || scopes.len() > MAX_SCOPES, "scopes", "must list 1 to 20 scopes");
+    v.check(
+        scopes.iter().any(|s| !is_scope_token(s)),
+        "scopes",
+        "each must be 1 to 64 printable ASCII characters without spaces, quotes or backslashes",
+    );
+    v.check(scopes.iter().enumerate().any(|(i, s)| scopes[..i].contains(s)), "scopes", "must not repeat a scope");
+    let within = |ttl: Duration, (min, max): (Duration, Duration)| ttl >= min && ttl <= max;
+    v.check(
+        !within(client.access_token_ttl, ACCESS_TOKEN_TTL),
+        "access_token_ttl",
+        "must be between 1 minute and 24 hours",
+    );
+    v.check(
+        !within(client.refresh_token_ttl, REFRESH_TOKEN_TTL),
+        "refresh_token_ttl",
+        "must be between 1 hour and 90 days",
+    );
+    v.into_result()
+}
+
+fn check_redirect_uris(uris: &[String], v: &mut Violations) {
+    v.check(uris.len() > MAX_REDIRECT_URIS, "redirect_uris", "must list at most 10 URIs");
+    for (i, uri) in uris.iter().enumerate() {
+        if let Err(rule) = check_redirect_uri(uri) {
+            v.add(format!("redirect_uris[{i}]"), rule);
+        } else if uris[..i].contains(uri) {
+            v.add(format!("redirect_uris[{i}]"), "must not repeat a URI");
+        }
+    }
+}
+
+/// RFC 6749 §3.1.2 and RFC 8252 §7.3, §8.3: absolute, no fragment, https, or http on a
+/// loopback IP literal (any port) for native apps; no credentials in the authority.
+fn check_redirect_uri(uri: &str) -> Result<(), &'static str> {
+    if uri.is_empty() || uri.chars().count() > MAX_REDIRECT_URI_CHARS {
+        return Err("must be 1 to 2000 characters");
+    }
+    if uri.chars().any(|c| c.is_control() || c.is_whitespace() || !c.is_ascii()) {
+        return Err("must be printable ASCII without spaces");
+    }
+    if uri.contains('#') {
+        return Err("must not contain a fragment");
+    }
+    let lower = uri.to_ascii_lowercase();
+    let (https, rest) = if let Some(rest) = lower.strip_prefix("https://") {
+        (true, rest)
+    } else if let Some(rest) = lower.strip_prefix("http://") {
+        (false, rest)
+    } else {
+        return Err("must be an absolute https URI (http only for loopback IPs)");
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err("must not contain user information");
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().map(|h| format!("[{h}]")).unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default().to_owned(),
+    };
+    if host.is_empty() || host == "[]" {
+        return Err("must name a host");
+    }
+    let loopback = host == "[::1]" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback());
+    if !https && !loopback {
+        return Err("must use https unless the host is a loopback IP (127.0.0.1 or [::1])");
+    }
+    Ok(())
+}
+
+/// RFC 6749 §3.3 scope-token: %x21 / %x23-5B / %x5D-7E.
+fn is_scope_token(scope: &str) -> bool {
+    !scope.is_empty()
+        && scope.len() <= MAX_SCOPE_CHARS
+        && scope.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+}
+
+/// Registered OAuth clients of the platform and of every organization.
+#[derive(Debug, Clone)]
+pub struct ClientStore {
+    db: Database,
+    clock: SharedClock,
+    audit: AuditRecorder,
+    keyring: Arc<KeyRing>,
+}
+
+const CLIENT_SELECT: &str = "id, org_id, name, client_type, redirect_uris, grant_types, scopes, id_token_alg, \
+     access_token_ttl_secs, refresh_token_ttl_secs, first_party, created_at_us, updated_at_us, disabled_at_us, \
+     version FROM oauth_client";
+
+/// The one answer to any failed client authentication (RFC 6749 §5.2 `invalid_client`).
+fn invalid_client() -> Error {
+    Error::Unauthenticated { message: "invalid_client".to_owned() }
+}
+
+fn not_found() -> Error {
+    Error::NotFound { resource: "client" }
+}
+
+impl ClientStore {
+    /// A store digesting secrets under keys from `keyring` and recording changes with `audit`.
+    pub fn new(db: Database, clock: SharedClock, audit: AuditRecorder, keyring: Arc<KeyRing>) -> Self {
+        Self { db, clock, audit, keyring }
+    }
+
+    /// Seeds the first-party clients (CRM, HRMS, Drive) when absent; existing ones, and the
+    /// redirect URIs an operator gave them, are left alone. Returns them.
+    pub async fn ensure_first_party(&self) -> Result<Vec<Client>, Error> {
+        let now = self.clock.now().timestamp_micros();
+        let grants = [GrantType::AuthorizationCode, GrantType::RefreshToken].map(GrantType::key);
+        let txn = self.db.begin().await?;
+        for (id, name) in FIRST_PARTY_CLIENTS {
+            listone_core::db::execute(
+                &txn,
+                "INSERT INTO oauth_client (id, org_id, name, client_type, secret_digest, secret_key_id, \
+                 redirect_uris, grant_types, scopes, id_token_alg, access_token_ttl_secs, refresh_token_ttl_secs, \
+                 first_party, created_at_us, updated_at_us, disabled_at_us, version) \
+                 VALUES ($1, NULL, $2, $3, NULL, NULL, $4, $5, $6, $7, $8, $9, $10, $11, $11, NULL, 1) \
+                 ON CONFLICT (id) DO NOTHING",
+                [
+                    Value::from(id),
+                    Value::from(name),
+                    Value::from(ClientType::Public.key()),
+                    Value::from("[]"),
+                    Value::from(serde_json::json!(grants).to_string()),
+                    Value::from(serde_json::json!(default_scopes()).to_string()),
+                    Value::from(IdTokenAlg::Rs256.key()),
+                    Value::from(Duration::minutes(15).num_seconds()),
+                    Value::from(Duration::days(30).num_seconds()),
+                    Value::from(true),
+                    Value::from(now),
+                ],
+            )
+            .await?;
+        }
+        let mut clients = Vec::new();
+        for (id, _) in FIRST_PARTY_CLIENTS {
+            clients.push(find(&txn, id).await?.ok_or_else(|| Error::internal("first-party client not readable"))?);
+        }
+        txn.commit().await?;
+        Ok(clients)
+    }
+
+    /// Registers a client of `org`; returns it with the only copy of its secret (confidential
+    /// clients). Audited as `identity.client.create` in the org's log; refused input writes
+    /// nothing.
+    pub async fn register(
+        &self,
+        org: OrgId,
+        client: &NewClient,
+        actor: AuditActor,
+        ctx: RequestContext,
+    ) -> Result<(Client, Option<Secret<String>>), Error> {
+        validate(client)?;
+        let now = self.clock.now();
+        let id = format!("{CLIENT_ID_PREFIX}{}", listone_crypto::random_token(16)?);
+        let txn = self.db.begin().await?;
+        let org_exists =
+            listone_core::db::count(&txn, "SELECT COUNT(*) AS n FROM org WHERE id = $1", [Value::from(org.as_uuid())])
+                .await?;
+        if org_exists == 0 {
+            return Err(Error::NotFound { resource: "organization" });
+        }
+        let secret = match client.client_type {
+            ClientType::Confidential => Some(new_secret()?),
+            ClientType::Public => None,
+        };
+        let digest = match &secret {
+            Some(secret) => Some(self.digest(&txn, org, secret).await?.as_bytes().to_vec()),
+            None => None,
+        };
+        listone_core::db::execute(
+            &txn,
+            "INSERT INTO oauth_client (id, org_id, name, client_type, secret_digest, secret_key_id, redirect_uris, \
+             grant_types, scopes, id_token_alg, access_token_ttl_secs, refresh_token_ttl_secs, first_party, \
+             created_at_us, updated_at_us, disabled_at_us, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, NULL, 1)",
+            [
+                Value::from(id.clone()),
+                Value::from(org.as_uuid()),
+                Value::from(client.name.trim().to_owned()),
+                Value::from(client.client_type.key()),
+                Value::from(digest),
+                Value::from(secret.as_ref().map(|_| SECRET_KEY_ID)),
+                Value::from(serde_json::json!(client.redirect_uris).to_string()),
+                Value::from(
+                    serde_json::json!(client.grant_types.iter().map(|g| g.key()).collect::<Vec<_>>()).to_string(),
+                ),
+                Value::from(serde_json::json!(client.scopes).to_string()),
+                Value::from(client.id_token_alg.key()),
+                Value::from(client.access_token_ttl.num_seconds()),
+                Value::from(client.refresh_token_ttl.num_seconds()),
+                Value::from(false),
+                Value::from(now.timestamp_micros()),
+            ],
+        )
+        .await?;
+        let created = find(&txn, &id).await?.ok_or_else(|| Error::internal("created client not readable"))?;
+        let details = serde_json::json!({
+            "client_type": created.client_type.key(),
+            "grant_types": created.grant_types.iter().map(|g| g.key()).collect::<Vec<_>>(),
+            "redirect_uris": created.redirect_uris.len(),
+            "id_token_alg": created.id_token_alg.key(),
+        });
+        self.record(&txn, ClientOwner::Org(org), &id, actor, "identity.client.create", Outcome::Allowed, ctx, details)
+            .await?;
+        txn.commit().await?;
+        Ok((created, secret))
+    }
+
+    /// A client `org` may see: its own and the first-party ones; another org's is NOT_FOUND.
+    pub async fn get(&self, org: OrgId, id: &str) -> Result<Client, Error> {
+        let client = find(self.db.conn(), id).await?.ok_or_else(not_found)?;
+        match client.org_id {
+            Some(owner) if owner != org => Err(not_found()),
+            _ => Ok(client),
+        }
+    }
+
+    /// Any client by id, for the OIDC endpoints (which learn the organization from the client).
+    pub async fn find(&self, id: &str) -> Result<Option<Client>, Error> {
+        if id.len() > MAX_CREDENTIAL_CHARS {
+            return Ok(None);
+        }
+        find(self.db.conn(), id).await
+    }
+
+    /// The clients `org` registered, oldest first, disabled ones included.
+    pub async fn list(&self, org: OrgId) -> Result<Vec<Client>, Error> {
+        let conn = self.db.conn();
+        let stmt = listone_core::db::statement(
+            conn.get_database_backend(),
+            &format!("SELECT {CLIENT_SELECT} WHERE org_id = $1 ORDER BY created_at_us, id"),
+            [Value::from(org.as_uuid())],
+        );
+        conn.query_all_raw(stmt).await?.iter().map(client_from_row).collect()
+    }
+
+    /// Replaces the redirect URIs of a client of `owner` (`identity.client.redirects`);
+    /// operators set the first-party ones with [`ClientOwner::Platform`].
+    pub async fn set_redirect_uris(
+        &self,
+        owner: ClientOwner,
+        id: &str,
+        uris: &[String],
+        actor: AuditActor,
+        ctx: RequestContext,
+    ) -> Result<Client, Error> {
+        let mut v = Violations::new();
+        check_redirect_uris(uris, &mut v);
+        v.into_result()?;
+        let txn = self.db.begin().await?;
+        let client = owned(&txn, owner, id).await?;
+        if client.allows_grant(GrantType::AuthorizationCode) && uris.is_empty() && !client.first_party {
+            return Err(Error::invalid("redirect_uris", "authorization_code needs at least one redirect URI"));
+        }
+        self.update(&txn, id, "redirect_uris = $2", Value::from(serde_json::json!(uris).to_string())).await?;
+        let details = serde_json::json!({ "redirect_uris": uris.len() });
+        self.record(&txn, owner, id, actor, "identity.client.redirects", Outcome::Allowed, ctx, details).await?;
+        let updated = find(&txn, id).await?.ok_or_else(not_found)?;
+        txn.commit().await?;
+        Ok(updated)
+    }
+
+    /// Disables a client of `owner` at once (`identity.client.disable`); disabling it again
+    /// changes nothing.
+    pub async fn disable(
+        &self,
+        owner: ClientOwner,
+        id: &str,
+        actor: AuditActor,
+        ctx: RequestContext,
+    ) -> Result<Client, Error> {
+        let txn = self.db.begin().await?;
+        let client = owned(&txn, owner, id).await?;
+        if client.disabled_at.is_some() {
+            txn.commit().await?;
+            return Ok(client);
+        }
+        let now = self.clock.now().timestamp_micros();
+        self.update(&txn, id, "disabled_at_us = $2", Value::from(now)).await?;
+        let details = serde_json::json!({});
+        self.record(&txn, owner, id, actor, "identity.client.disable", Outcome::Allowed, ctx, details).await?;
+        let updated = find(&txn, id).await?.ok_or_else(not_found)?;
+        txn.commit().await?;
+        Ok(updated)
+    }
+
+    /// Gives a confidential client of `org` a new secret, returned once; the old one stops
+    /// working at once (`identity.client.rotate_secret`). A public client is FAILED_PRECONDITION.
+    pub async fn rotate_secret(
+        &self,
+        org: OrgId,
+        id: &str,
+        actor: AuditActor,
+        ctx: RequestContext,
+    ) -> Result<(Client, Secret<String>), Error> {
+        let txn = self.db.begin().await?;
+        let client = owned(&txn, ClientOwner::Org(org), id).await?;
+        if client.client_type != ClientType::Confidential {
+            return Err(Error::FailedPrecondition {
+                reason: "PUBLIC_CLIENT",
+                message: "public clients have no secret".to_owned(),
+            });
+        }
+        let secret = new_secret()?;
+        let digest = self.digest(&txn, org, &secret).await?.as_bytes().to_vec();
+        self.update(&txn, id, "secret_digest = $2", Value::from(digest)).await?;
+        let details = serde_json::json!({});
+        self.record(
+            &txn,
+            ClientOwner::Org(org),
+            id,
+            actor,
+            "identity.client.rotate_secret",
+            Outcome::Allowed,
+            ctx,
+            details,
+        )
+        .await?;
+        let updated = find(&txn, id).await?.ok_or_else(not_found)?;
+        txn.commit().await?;
+        Ok((updated, secret))
+    }
+
+    /// The confidential client whose id and secret these are. Unknown, over-long, public or
+    /// disabled clients and wrong secrets all get the same UNAUTHENTICATED `invalid_client`,
+    /// audited as a failed `identity.client.authenticate` (unknown ids in the platform log).
+    pub async fn authenticate(
+        &self,
+        client_id: &str,
+        secret: &Secret<String>,
+        ctx: RequestContext,
+    ) -> Result<Client, Error> {
+        let oversized = client_id.len() > MAX_CREDENTIAL_CHARS || secret.expose().len() > MAX_CREDENTIAL_CHARS;
+        let found = if oversized { None } else { find(self.db.conn(), client_id).await? };
+        let Some(client) = found else {
+            let reason = if oversized { "oversized" } else { "unknown_client" };
+            self.refuse(ClientOwner::Platform, None, reason, ctx).await?;
+            return Err(invalid_client());
+        };
+        let refusal = match (client.org_id, client.disabled_at) {
+            (_, Some(_)) => Some("disabled"),
+            (None, None) => Some("public_client"),
+            (Some(org), None) => {
+                let stored = self.stored_digest(&client.id).await?;
+                match stored {
+                    None => Some("public_client"),
+                    Some(stored) => {
+                        let presented = self.digest(self.db.conn(), org, secret).await?;
+                        if stored == presented { None } else { Some("wrong_secret") }
+                    }
+                }
+            }
+        };
+        match refusal {
+            None => Ok(client),
+            Some(reason) => {
+                self.refuse(client.owner(), Some(&client.id), reason, ctx).await?;
+                Err(invalid_client())
+            }
+        }
+    }
+
+    /// HMAC-SHA256 of a secret under the org's client-secret key (the key stays in the crypto crate).
+    async fn digest<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        org: OrgId,
+        secret: &Secret<String>,
+    ) -> Result<BlindIndex, Error> {
+        let key = self.keyring.org_key(conn, org, self.clock.now()).await?.blind_index_key(SECRET_DIGEST_PURPOSE);
+        Ok(key.index(secret.expose().as_bytes()))
+    }
+
+    async fn stored_digest(&self, id: &str) -> Result<Option<BlindIndex>, Error> {
+        let conn = self.db.conn();
+        let stmt = listone_core::db::statement(
+            conn.get_database_backend(),
+            "SELECT secret_digest FROM oauth_client WHERE id = $1",
+            [Value::from(id.to_owned())],
+        );
+        let Some(row) = conn.query_one_raw(stmt).await? else { return Ok(None) };
+        let bytes: Option<Vec<u8>> = row.try_get("", "secret_digest")?;
+        bytes.map(|b| BlindIndex::from_bytes(&b).map_err(Error::from)).transpose()
+    }
+
+    async fn refuse(
+        &self,
+        owner: ClientOwner,
+        id: Option<&str>,
+        reason: &str,
+        ctx: RequestContext,
+    ) -> Result<(), Error> {
+        let txn = self.db.begin().await?;
+        let event = AuditEvent::new(
+            owner.log(),
+            // The caller is an unidentified service until its credentials check out.
+            AuditActor { kind: ActorKind::Service, id: Some(id.unwrap_or("unknown").to_owned()) },
+            "identity.client.authenticate",
+            Outcome::Failed,
+            self.clock.now(),
+        )
+        .with_resource("identity.client", id.map(str::to_owned))
+        .with_context(ctx)
+        .with_details(serde_json::json!({ "reason": reason }));
+        self.audit.record(&txn, event).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Sets one column (`$2`) of client `$1`, stamping the change.
+    async fn update<C: ConnectionTrait>(&self, conn: &C, id: &str, set: &str, value: Value) -> Result<(), Error> {
+        let sql = format!("UPDATE oauth_client SET {set}, updated_at_us = $3, version = version + 1 WHERE id = $1");
+        let now = self.clock.now().timestamp_micros();
+        listone_core::db::execute(conn, &sql, [Value::from(id.to_owned()), value, Value::from(now)]).await?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn record<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        owner: ClientOwner,
+        id: &str,
+        actor: AuditActor,
+        action: &str,
+        outcome: Outcome,
+        ctx: RequestContext,
+        details: serde_json::Value,
+    ) -> Result<(), Error> {
+        let event = AuditEvent::new(owner.log(), actor, action, outcome, self.clock.now())
+            .with_resource("identity.client", Some(id.to_owned()))
+            .with_context(ctx)
+            .with_details(details);
+        self.audit.record(conn, event).await.map(|_| ())
+    }
+}
+
+fn new_secret() -> Result<Secret<String>, Error> {
+    Ok(Secret::new(format!("{CLIENT_SECRET_PREFIX}{}", listone_crypto::random_token(CLIENT_SECRET_BYTES)?)))
+}
+
+/// The client `owner` may change; anyone else's is NOT_FOUND.
+async fn owned<C: ConnectionTrait>(conn: &C, owner: ClientOwner, id: &str) -> Result<Client, Error> {
+    let client = find(conn, id).await?.ok_or_else(not_found)?;
+    if client.owner() == owner { Ok(client) } else { Err(not_found()) }
+}
+
+async fn find<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Option<Client>, Error> {
+    let stmt = listone_core::db::statement(
+        conn.get_database_backend(),
+        &format!("SELECT {CLIENT_SELECT} WHERE id = $1"),
+        [Value::from(id.to_owned())],
+    );
+    conn.query_one_raw(stmt).await?.as_ref().map(client_from_row).transpose()
+}
+
+fn client_from_row(row: &QueryResult) -> Result<Client, Error> {
+    let at = |column: &str| -> Result<Option<DateTime<Utc>>, Error> {
+        row.try_get::<Option<i64>>("", column)?
+            .map(|us| DateTime::from_timestamp_micros(us).ok_or_else(|| Error::internal("timestamp out of range")))
+            .transpose()
+    };
+    let list = |column: &str| -> Result<Vec<String>, Error> {
+        let text: String = row.try_get("", column)?;
+        serde_json::from_str(&text).map_err(|_| Error::internal("malformed client list column"))
+    };
+    let stored = |e: Error| Error::internal(format!("stored client value not recognized: {e}"));
+    let org_id: Option<uuid::Uuid> = row.try_get("", "org_id")?;
+    Ok(Client {
+        id: row.try_get("", "id")?,
+        org_id: org_id.map(OrgId::from_uuid),
+        name: row.try_get("", "name")?,
+        client_type: ClientType::parse(&row.try_get::<String>("", "client_type")?).map_err(stored)?,
+        redirect_uris: list("redirect_uris")?,
+        grant_types: list("grant_types")?
+            .iter()
+            .map(|g| GrantType::parse(g))
+            .collect::<Result<_, _>>()
+            .map_err(stored)?,
+        scopes: list("scopes")?,
+        id_token_alg: IdTokenAlg::parse(&row.try_get::<String>("", "id_token_alg")?).map_err(stored)?,
+        access_token_ttl: Duration::seconds(row.try_get("", "access_token_ttl_secs")?),
+        refresh_token_ttl: Duration::seconds(row.try_get("", "refresh_token_ttl_secs")?),
+        first_party: row.try_get("", "first_party")?,
+        created_at: at("created_at_us")?.ok_or_else(|| Error::internal("client without creation time"))?,
+        updated_at: at("updated_at_us")?.ok_or_else(|| Error::internal("client without update time"))?,
+        disabled_at: at("disabled_at_us")?,
+        version: row.try_get("", "version")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn redirect_uris_follow_rfc_6749_and_rfc_8252() {
+        for ok in
+            ["https://app.example/cb", "https://app.example:8443/cb?x=1", "http://127.0.0.1:5000/cb", "http://[::1]/cb"]
+        {
+            assert_eq!(check_redirect_uri(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "/cb",
+            "app.example/cb",
+            "http://app.example/cb",
+            "http://localhost/cb",
+            "http://127.evil.example/cb",
+            "https://app.example/cb#frag",
+            "https://user@app.example/cb",
+            "https:///cb",
+            "https://app.example/c b",
+            "javascript://app.example/%0aalert(1)",
+        ] {
+            assert!(check_redirect_uri(bad).is_err(), "{bad}");
+        }
+        assert!(check_redirect_uri(&format!("https://app.example/{}", "a".repeat(2000))).is_err());
+    }
+
+    #[test]
+    fn scope_tokens_exclude_spaces_quotes_and_backslashes() {
+        assert!(is_scope_token("openid") && is_scope_token("crm:read"));
+        for bad in ["", "a b", "a\"b", "a\\b", "é"] {
+            assert!(!is_scope_token(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn keys_round_trip() {
+        for g in [GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials] {
+            assert_eq!(GrantType::parse(g.key()).unwrap(), g);
+        }
+        assert_eq!(IdTokenAlg::parse("ES256").unwrap(), IdTokenAlg::Es256);
+        assert!(IdTokenAlg::parse("HS256").is_err());
+        assert!(ClientType::parse("secret").is_err());
+    }
+}
