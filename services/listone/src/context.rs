@@ -10,6 +10,7 @@ use listone_core::outbox::OutboxWaker;
 use listone_core::{Database, SharedClock};
 use listone_crypto::{KeyRing, MasterKey};
 use listone_identity::Identity;
+use listone_identity::oidc::keys::SigningKeys;
 
 /// Database, clock, keys and outbox handle, shared by every service in the process.
 #[derive(Debug, Clone)]
@@ -32,6 +33,8 @@ pub struct AppContext {
     pub audit_recorder: AuditRecorder,
     /// Organizations, users, groups, credentials and sessions.
     pub identity: Identity,
+    /// OIDC token-signing keys (RS256, ES256), rotated by maintenance; published as the JWKS.
+    pub signing_keys: SigningKeys,
     /// Wakes the outbox dispatcher after a commit.
     pub outbox: OutboxWaker,
     /// The newest applied migration.

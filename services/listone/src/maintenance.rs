@@ -1,9 +1,12 @@
-//! Background maintenance on a timer: audit checkpoints that are due by time, and audit
-//! retention. Decisions read the injected clock; the timer only says when to look.
+//! Background maintenance on a timer: audit checkpoints that are due by time, audit retention,
+//! and OIDC signing-key rotation. Decisions read the injected clock; the timer only says when to
+//! look.
 
 use std::time::Duration;
 
 use listone_audit::store::AuditStore;
+use listone_core::SharedClock;
+use listone_identity::oidc::keys::SigningKeys;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -14,11 +17,18 @@ pub struct MaintenanceConfig {
     pub checkpoint_poll: Duration,
     /// How often to apply retention.
     pub retention_poll: Duration,
+    /// How often to rotate OIDC signing keys when due (and pick up keys other processes made);
+    /// must stay well inside the rotation policy's `publish_ahead` (1 day by default).
+    pub key_rotation_poll: Duration,
 }
 
 impl Default for MaintenanceConfig {
     fn default() -> Self {
-        Self { checkpoint_poll: Duration::from_secs(1), retention_poll: Duration::from_secs(3600) }
+        Self {
+            checkpoint_poll: Duration::from_secs(1),
+            retention_poll: Duration::from_secs(3600),
+            key_rotation_poll: Duration::from_secs(3600),
+        }
     }
 }
 
@@ -39,15 +49,17 @@ impl MaintenanceHandle {
     }
 }
 
-/// Starts maintenance for `audit`.
-pub fn spawn(audit: AuditStore, config: MaintenanceConfig) -> MaintenanceHandle {
+/// Starts maintenance for `audit` and the signing `keys`.
+pub fn spawn(audit: AuditStore, keys: SigningKeys, clock: SharedClock, config: MaintenanceConfig) -> MaintenanceHandle {
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
         let start = tokio::time::Instant::now();
         let mut checkpoints = tokio::time::interval_at(start + config.checkpoint_poll, config.checkpoint_poll);
         let mut retention = tokio::time::interval_at(start + config.retention_poll, config.retention_poll);
+        let mut rotation = tokio::time::interval_at(start + config.key_rotation_poll, config.key_rotation_poll);
         checkpoints.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         retention.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        rotation.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = stopped.changed() => return,
@@ -59,6 +71,11 @@ pub fn spawn(audit: AuditStore, config: MaintenanceConfig) -> MaintenanceHandle 
                 _ = retention.tick() => {
                     if let Err(e) = audit.prune_all().await {
                         tracing::warn!(error = %e, "audit retention pass failed; will retry");
+                    }
+                }
+                _ = rotation.tick() => {
+                    if let Err(e) = keys.rotate_if_due(clock.now()).await {
+                        tracing::warn!(error = %e, "signing key rotation pass failed; will retry");
                     }
                 }
             }

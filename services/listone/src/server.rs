@@ -16,6 +16,7 @@ use listone_core::config::ServeSettings;
 use listone_core::outbox::{Dispatcher, DispatcherConfig, EventSink};
 use listone_core::{Database, SharedClock};
 use listone_crypto::{KeyRing, MasterKey};
+use listone_identity::oidc::keys::{RotationPolicy, SigningKeys};
 use listone_identity::session_auth::SessionAuthenticator;
 use listone_identity::{Identity, IdentityConfig};
 use listone_identity_service::grpc::IdentityApi;
@@ -119,6 +120,18 @@ pub async fn start(options: ServerOptions, listener: TcpListener) -> Result<Runn
         options.identity,
     )
     .map_err(|e| StartupError::Setup { component: "identity", reason: e.to_string() })?;
+    identity.clients.ensure_first_party().await.map_err(|e| StartupError::Setup {
+        component: "the first-party OIDC clients",
+        reason: startup::describe(&e),
+    })?;
+    let signing_keys = SigningKeys::load_or_create(
+        options.db.clone(),
+        master_key.clone(),
+        options.clock.clone(),
+        RotationPolicy::default(),
+    )
+    .await
+    .map_err(|e| StartupError::Setup { component: "the OIDC signing keys", reason: startup::describe(&e) })?;
     let sessions: Arc<dyn Authenticator> =
         Arc::new(SessionAuthenticator::new(identity.sessions.clone(), identity.roles.clone()));
     let authenticator: Arc<dyn Authenticator> = match options.authenticator {
@@ -131,6 +144,7 @@ pub async fn start(options: ServerOptions, listener: TcpListener) -> Result<Runn
         started_at: options.clock.now(),
         audit_recorder,
         identity,
+        signing_keys,
         clock: options.clock,
         master_key,
         development_key: options.development_key,
@@ -139,7 +153,8 @@ pub async fn start(options: ServerOptions, listener: TcpListener) -> Result<Runn
         audit,
         outbox: dispatcher.waker(),
     };
-    let maintenance = crate::maintenance::spawn(ctx.audit.clone(), options.maintenance);
+    let maintenance =
+        crate::maintenance::spawn(ctx.audit.clone(), ctx.signing_keys.clone(), ctx.clock.clone(), options.maintenance);
     let serve = options.serve;
     let routes = routes(&ctx, &serve).await?;
 

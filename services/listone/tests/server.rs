@@ -3,6 +3,7 @@
 //! LISTONE_TEST_DATABASE_URL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use listone_core::Clock;
 use std::time::Duration;
 
 use listone_proto::system::v1::{GetServerInfoRequest, PingRequest, StorageEngine};
@@ -112,6 +113,39 @@ async fn http_probes_share_the_grpc_port() {
     assert!(ready.contains("x-request-id"), "HTTP responses carry the request id too: {ready}");
     let missing = http_get(&server, "/nope").await;
     assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_jwks_publishes_public_signing_keys_and_follows_rotation() {
+    let server = TestServer::start().await;
+    let jwks = |response: &str| -> serde_json::Value {
+        let body = response.split("\r\n\r\n").nth(1).expect("a body");
+        serde_json::from_str(body).expect("JSON")
+    };
+    let response = http_get(&server, "/.well-known/jwks.json").await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let lower = response.to_ascii_lowercase();
+    assert!(lower.contains("content-type: application/jwk-set+json"), "{response}");
+    assert!(lower.contains("cache-control: public, max-age=300"), "{response}");
+    let keys = jwks(&response)["keys"].as_array().unwrap().clone();
+    let mut algs: Vec<&str> = keys.iter().map(|k| k["alg"].as_str().unwrap()).collect();
+    algs.sort_unstable();
+    assert_eq!(algs, ["ES256", "RS256"]);
+    for key in &keys {
+        assert_eq!(key["use"], "sig");
+        assert!(key["kid"].as_str().is_some_and(|k| !k.is_empty()));
+        for private in ["d", "p", "q", "dp", "dq", "qi"] {
+            assert!(key.get(private).is_none(), "no private member {private} in {key}");
+        }
+    }
+
+    // A day before the keys retire, their successors are published beside them.
+    let keys_store = server.ctx().signing_keys.clone();
+    server.clock().advance(chrono::Duration::days(29) + chrono::Duration::hours(1));
+    keys_store.rotate_if_due(server.clock().now()).await.unwrap();
+    let after = jwks(&http_get(&server, "/.well-known/jwks.json").await)["keys"].as_array().unwrap().len();
+    assert_eq!(after, 4, "old and next keys of both algorithms");
     server.shutdown().await;
 }
 
