@@ -92,4 +92,7 @@ async fn another_organizations_groups_are_not_found() {
     assert!(matches!(f.groups.members(other, sales.id).await, Err(Error::NotFound { .. })));
     assert!(matches!(f.groups.get(acme, GroupId::new()).await, Err(Error::NotFound { .. })));
     assert_eq!(f.groups.get(acme, sales.id).await.unwrap().display_name, "Sales");
+    // Another org's user cannot be "removed" from this org's group either: NOT_FOUND, not a no-op.
+    let removed = f.groups.remove_member(acme, sales.id, bob, admin(), Default::default()).await;
+    assert!(matches!(removed, Err(Error::NotFound { resource: "user" })), "{removed:?}");
 }

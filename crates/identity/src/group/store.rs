@@ -247,7 +247,8 @@ impl GroupStore {
         Ok(())
     }
 
-    /// Removes `user` from the group (idempotent). A change bumps the group's version.
+    /// Removes `user` from the group (idempotent for members; a user of another organization is
+    /// NOT_FOUND). A change bumps the group's version.
     pub async fn remove_member(
         &self,
         org: OrgId,
@@ -258,6 +259,11 @@ impl GroupStore {
     ) -> Result<(), Error> {
         let txn = self.db.begin().await?;
         let group = self.find(&txn, org, id).await?.ok_or(Error::NotFound { resource: "group" })?;
+        // Idempotent for members, but an id that is not a user of this organization is NOT_FOUND,
+        // as everywhere else.
+        if !user_exists(&txn, org, user).await? {
+            return Err(Error::NotFound { resource: "user" });
+        }
         let removed = listone_core::db::execute(
             &txn,
             "DELETE FROM group_member WHERE org_id = $1 AND group_id = $2 AND user_id = $3",

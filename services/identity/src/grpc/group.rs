@@ -120,9 +120,6 @@ impl GroupService for GroupApi {
     ) -> Result<Response<pb::RemoveGroupMemberResponse>, Status> {
         let caller = self.edge.authorize(&request, scopes::ADMIN, "GroupService/RemoveGroupMember").await?;
         let (group, user) = membership(&request.get_ref().group_id, &request.get_ref().user_id)?;
-        // Removal is idempotent in the store; an id that is not a user of this organization is
-        // still NOT_FOUND here, as everywhere else.
-        self.edge.identity.users.get(caller.org(), user).await?;
         self.edge.identity.groups.remove_member(caller.org(), group, user, caller.actor(), caller.context()).await?;
         Ok(Response::new(pb::RemoveGroupMemberResponse {}))
     }
