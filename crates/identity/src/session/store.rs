@@ -148,9 +148,20 @@ impl SessionStore {
         Ok(session)
     }
 
-    /// A user's sessions (newest first), with their state now.
+    /// A user's sessions (newest first), with their state now; NOT_FOUND for a user who is not
+    /// of `org`.
     pub async fn list(&self, org: OrgId, user: UserId) -> Result<Vec<Session>, Error> {
-        self.user_sessions(self.db.conn(), org, user).await
+        let conn = self.db.conn();
+        let known = listone_core::db::count(
+            conn,
+            "SELECT COUNT(*) AS n FROM app_user WHERE org_id = $1 AND id = $2",
+            [Value::from(org.as_uuid()), Value::from(user.as_uuid())],
+        )
+        .await?;
+        if known == 0 {
+            return Err(Error::NotFound { resource: "user" });
+        }
+        self.user_sessions(conn, org, user).await
     }
 
     /// Revokes one session (by its user or an admin); NOT_FOUND for another org's session.
