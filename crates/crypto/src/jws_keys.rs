@@ -121,6 +121,8 @@ impl PublicJwk {
 pub struct JwsKeyPair {
     key_pair: ParsedKeyPair,
     public: PublicJwk,
+    /// The same key in the form the JWT encoder takes.
+    jwt: crate::jwt::JwtSigningKey,
     /// The PKCS#8 document, only for re-wrapping; wiped on drop.
     pkcs8: Zeroizing<Vec<u8>>,
 }
@@ -208,6 +210,17 @@ impl JwsKeyPair {
         }
     }
 
+    /// `claims` as a compact JWT signed by this key, with `kid` and `typ` (e.g. `at+jwt`, RFC
+    /// 9068) in the header. Encoding is the `jsonwebtoken` crate's; the signature ring's.
+    pub fn encode_jwt<T: serde::Serialize>(
+        &self,
+        kid: &str,
+        typ: &str,
+        claims: &T,
+    ) -> Result<String, crate::jwt::JwtError> {
+        self.jwt.encode(kid, typ, claims)
+    }
+
     fn from_pkcs8(algorithm: JwsAlgorithm, pkcs8: Zeroizing<Vec<u8>>) -> Result<JwsKeyPair, CryptoError> {
         let (key_pair, public) = match algorithm {
             JwsAlgorithm::Rs256 => {
@@ -233,7 +246,8 @@ impl JwsKeyPair {
                 (ParsedKeyPair::Ecdsa(pair), public)
             }
         };
-        Ok(JwsKeyPair { key_pair, public, pkcs8 })
+        let jwt = crate::jwt::JwtSigningKey::from_pkcs8(algorithm, &pkcs8);
+        Ok(JwsKeyPair { key_pair, public, jwt, pkcs8 })
     }
 }
 

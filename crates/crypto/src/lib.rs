@@ -17,6 +17,7 @@ mod envelope;
 mod error;
 mod hex;
 pub mod jws_keys;
+pub mod jwt;
 mod key_file;
 mod key_wrap;
 mod keyring;
