@@ -58,6 +58,10 @@ pub struct ConfigArgs {
     /// Maximum database connections.
     #[arg(long, global = true, env = "LISTONE_DB_MAX_CONNECTIONS", value_name = "N")]
     pub db_max_connections: Option<u32>,
+    /// The public URL of List One Identity: the `iss` of every token and the base of the OIDC
+    /// endpoints, e.g. `https://id.example.com`. Default: `http://<listen address>`.
+    #[arg(long, global = true, env = "LISTONE_ISSUER", value_name = "URL")]
+    pub issuer: Option<String>,
 }
 
 /// Flags of `listone serve`.
@@ -87,6 +91,7 @@ struct FileSettings {
     log_format: Option<LogFormat>,
     log: Option<String>,
     db_max_connections: Option<u32>,
+    issuer: Option<String>,
     listen: Option<String>,
     request_timeout_secs: Option<u64>,
     max_request_bytes: Option<usize>,
@@ -119,6 +124,8 @@ pub struct Settings {
     pub log_filter: String,
     /// Connection pool size.
     pub db_max_connections: u32,
+    /// The configured issuer URL (no trailing slash), if any.
+    pub issuer: Option<String>,
 }
 
 /// Settings of the server itself.
@@ -207,7 +214,18 @@ impl Settings {
                 message: "must be at least 1".to_owned(),
             });
         }
+        let issuer = args.issuer.clone().or_else(|| file.issuer.clone()).map(|i| i.trim_end_matches('/').to_owned());
+        if let Some(issuer) = &issuer
+            && !(issuer.starts_with("https://") || issuer.starts_with("http://"))
+        {
+            return Err(ConfigError::InvalidValue {
+                key: "issuer",
+                message: "must be an absolute http(s) URL such as https://id.example.com (set --issuer or LISTONE_ISSUER)"
+                    .to_owned(),
+            });
+        }
         Ok(Self {
+            issuer,
             database_url,
             data_dir,
             master_key,

@@ -120,11 +120,6 @@ define_id!(
     "subject_id"
 );
 define_id!(
-    /// A registered OAuth/OIDC client or service account.
-    ClientId,
-    "client_id"
-);
-define_id!(
     /// A sign-in session.
     SessionId,
     "session_id"

@@ -24,7 +24,7 @@ pub use clock::{Clock, SharedClock, SystemClock, TestClock};
 pub use db::{Database, Engine};
 pub use error::{Error, FieldViolation, Violations};
 pub use ids::{
-    ClientId, EventId, FieldId, GroupId, ModuleId, OrgId, RecordId, RequestId, RoleId, SessionId, SubjectId, UserId,
+    EventId, FieldId, GroupId, ModuleId, OrgId, RecordId, RequestId, RoleId, SessionId, SubjectId, UserId,
 };
 pub use principal::{Actor, App, Principal};
 pub use secret::Secret;

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ClientId, OrgId, UserId};
+use crate::ids::{OrgId, UserId};
 
 /// The acting party behind a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,8 +17,9 @@ pub enum Actor {
     },
     /// A service or machine client (client-credentials grant).
     Service {
-        /// The registered client's id.
-        client_id: ClientId,
+        /// The registered OAuth client's id (`crm`, `lo_client_...`): client ids are strings, as
+        /// OAuth has them, not UUIDs.
+        client_id: String,
     },
     /// The platform itself (sweeps, migrations, the dispatcher).
     System,

@@ -302,6 +302,12 @@ impl SigningKeys {
         })
     }
 
+    /// Reloads the cache from the database at the clock's now, picking up keys other processes
+    /// created (a verifier's refresh on an unknown `kid`).
+    pub async fn reload_now(&self) -> Result<(), Error> {
+        self.reload(self.clock.now()).await
+    }
+
     /// Replaces the cache with the unexpired stored keys, unwrapping only keys not cached yet.
     async fn reload(&self, now: DateTime<Utc>) -> Result<(), Error> {
         let conn = self.db.conn();

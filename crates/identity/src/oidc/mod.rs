@@ -6,5 +6,10 @@
 //!   on a [`keys::RotationPolicy`], published in the JWKS before they sign, kept there until their
 //!   tokens expire; unwrapped once into memory for fast signing.
 
+pub mod claims;
 pub mod clients;
+pub mod error;
 pub mod keys;
+pub mod tokens;
+pub mod verify;
+pub mod discovery;
