@@ -16,6 +16,7 @@ mod m20261124_000008_identity_signin_counters;
 mod m20261124_000009_identity_roles_mfa_scim;
 mod m20261124_000010_oidc_signing_keys;
 mod m20261124_000011_oidc_clients;
+mod m20261124_000012_oauth_grants;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000009_identity_roles_mfa_scim::Migration),
             Box::new(m20261124_000010_oidc_signing_keys::Migration),
             Box::new(m20261124_000011_oidc_clients::Migration),
+            Box::new(m20261124_000012_oauth_grants::Migration),
         ]
     }
 }

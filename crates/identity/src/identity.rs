@@ -12,6 +12,7 @@ use crate::credentials::password::{HashCost, PasswordHasher, PasswordPolicy};
 use crate::group::GroupStore;
 use crate::mfa::MfaStore;
 use crate::oidc::clients::ClientStore;
+use crate::oidc::grants::GrantStore;
 use crate::org::OrgStore;
 use crate::role::RoleStore;
 use crate::scim::{ScimProvider, ScimTokenStore};
@@ -57,6 +58,8 @@ pub struct Identity {
     pub scim: ScimProvider,
     /// OAuth clients: first-party apps and those organizations register.
     pub clients: ClientStore,
+    /// OAuth grants: authorization codes, refresh-token families, consents, revoked access tokens.
+    pub grants: GrantStore,
     /// For operations spanning several stores in one transaction ([`crate::onboarding`]).
     pub(crate) db: Database,
     /// The clock those operations read.
@@ -75,6 +78,7 @@ impl Identity {
         let hasher = Arc::new(PasswordHasher::new(config.hash_cost)?);
         let sessions = SessionStore::new(db.clone(), clock.clone(), audit.clone(), config.session_policy)?;
         let clients = ClientStore::new(db.clone(), clock.clone(), audit.clone(), keyring.clone());
+        let grants = GrantStore::new(db.clone(), clock.clone(), audit.clone());
         let mfa = MfaStore::new(db.clone(), clock.clone(), audit.clone(), keyring, hasher.clone());
         let signin = PasswordSignIn::new(
             db.clone(),
@@ -101,6 +105,7 @@ impl Identity {
             scim_tokens,
             scim,
             clients,
+            grants,
             db,
             clock,
         })

@@ -9,6 +9,7 @@
 pub mod claims;
 pub mod clients;
 pub mod error;
+pub mod grants;
 pub mod keys;
 pub mod tokens;
 pub mod verify;

@@ -218,10 +218,13 @@ impl UserStore {
     }
 
     /// Deletes a user with their sessions, group memberships, invitations, app assignments, roles,
-    /// MFA enrolment, recovery codes and pending MFA steps.
+    /// MFA enrolment, recovery codes, pending MFA steps and OAuth consents; their OAuth grants are
+    /// revoked.
     pub async fn delete(&self, org: OrgId, user: UserId, actor: AuditActor, ctx: RequestContext) -> Result<(), Error> {
         let txn = self.db.begin().await?;
         self.find(&txn, org, user).await?.ok_or(Error::NotFound { resource: "user" })?;
+        // Access through OAuth grants ends with the user, in this transaction.
+        crate::oidc::grants::revoke_user_grants(&txn, org, user, self.clock.now(), "user_deleted").await?;
         for sql in [
             "DELETE FROM user_session WHERE org_id = $1 AND user_id = $2",
             "DELETE FROM group_member WHERE org_id = $1 AND user_id = $2",
@@ -231,6 +234,7 @@ impl UserStore {
             "DELETE FROM user_mfa WHERE org_id = $1 AND user_id = $2",
             "DELETE FROM user_recovery_code WHERE org_id = $1 AND user_id = $2",
             "DELETE FROM mfa_challenge WHERE org_id = $1 AND user_id = $2",
+            "DELETE FROM oauth_consent WHERE org_id = $1 AND user_id = $2",
             "DELETE FROM app_user WHERE org_id = $1 AND id = $2",
         ] {
             listone_core::db::execute(&txn, sql, [Value::from(org.as_uuid()), Value::from(user.as_uuid())]).await?;
@@ -426,7 +430,9 @@ impl UserStore {
         // Deactivation cuts access at once: every open session goes in the same transaction.
         let revoked =
             crate::session::revoke_user_sessions(txn, org, user, self.clock.now(), "user_deactivated").await?;
-        let details = serde_json::json!({ "sessions_revoked": revoked });
+        let grants =
+            crate::oidc::grants::revoke_user_grants(txn, org, user, self.clock.now(), "user_deactivated").await?;
+        let details = serde_json::json!({ "sessions_revoked": revoked, "grants_revoked": grants });
         self.record(txn, org, user, actor, "identity.user.deactivate", ctx, details).await
     }
 
