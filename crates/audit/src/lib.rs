@@ -8,6 +8,7 @@
 //!
 //! - [`entry`]: [`AuditEvent`] (what services record) and [`AuditEntry`] (what is stored and hashed).
 //! - [`recorder`]: [`AuditRecorder`], the recording API every service calls.
+//! - [`batcher`]: [`AuditBatcher`], group commit for hot paths; answers after the commit.
 //! - [`sink`]: the outbox consumer that appends.
 //! - [`store`]: [`store::AuditStore`]: appends, queries, checkpoints, proofs, retention, erasure.
 //! - [`merkle`]: RFC 6962 tree math, proof plans and client-side proof verification.
@@ -17,6 +18,7 @@
 //! - [`export`]: OCSF (API Activity) and CEF lines for SIEMs.
 //! - [`settings`]: per-org cadence, retention and thresholds.
 
+pub mod batcher;
 pub mod checkpoint;
 pub mod detection;
 pub mod entry;
@@ -29,6 +31,7 @@ pub mod sink;
 pub mod store;
 pub mod verify;
 
+pub use batcher::{AuditBatcher, BatcherConfig, BatcherStats};
 pub use checkpoint::{Checkpoint, CheckpointError, NoteSigner, NoteVerifier};
 pub use entry::{ActorKind, AuditActor, AuditEntry, AuditEvent, Hash, Outcome, RequestContext, Resource};
 pub use export::{ExportFormat, ProductInfo, format_entry};

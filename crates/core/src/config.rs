@@ -220,8 +220,9 @@ impl Settings {
         {
             return Err(ConfigError::InvalidValue {
                 key: "issuer",
-                message: "must be an absolute http(s) URL such as https://id.example.com (set --issuer or LISTONE_ISSUER)"
-                    .to_owned(),
+                message:
+                    "must be an absolute http(s) URL such as https://id.example.com (set --issuer or LISTONE_ISSUER)"
+                        .to_owned(),
             });
         }
         Ok(Self {

@@ -23,9 +23,7 @@ pub mod secret;
 pub use clock::{Clock, SharedClock, SystemClock, TestClock};
 pub use db::{Database, Engine};
 pub use error::{Error, FieldViolation, Violations};
-pub use ids::{
-    EventId, FieldId, GroupId, ModuleId, OrgId, RecordId, RequestId, RoleId, SessionId, SubjectId, UserId,
-};
+pub use ids::{EventId, FieldId, GroupId, ModuleId, OrgId, RecordId, RequestId, RoleId, SessionId, SubjectId, UserId};
 pub use principal::{Actor, App, Principal};
 pub use secret::Secret;
 

@@ -100,6 +100,7 @@ impl TestServer {
                 authenticator: Some(tokens.clone()),
                 maintenance: options.maintenance,
                 identity: options.identity,
+                issuer: None,
             },
             listener,
         )

@@ -2,4 +2,5 @@
 //! scope, decode, call the domain, encode.
 
 pub mod grpc;
+pub mod oidc;
 pub mod scim;

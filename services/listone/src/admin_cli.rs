@@ -117,6 +117,9 @@ pub struct Admin {
     identity: Identity,
     clock: SharedClock,
     actor: AuditActor,
+    db: listone_core::Database,
+    master_key: Arc<listone_crypto::MasterKey>,
+    recorder: AuditRecorder,
 }
 
 impl Admin {
@@ -126,9 +129,11 @@ impl Admin {
         let db = startup::connect(settings).await?;
         startup::migrate(&db).await?;
         let clock: SharedClock = Arc::new(SystemClock);
-        let keyring = Arc::new(KeyRing::new(Arc::new(master_key)));
+        let master_key = Arc::new(master_key);
+        let keyring = Arc::new(KeyRing::new(master_key.clone()));
         let audit = AuditRecorder::new(keyring.clone(), clock.clone());
-        let identity = Identity::new(db, clock.clone(), keyring, audit, IdentityConfig::default())
+        let recorder = audit.clone();
+        let identity = Identity::new(db.clone(), clock.clone(), keyring, audit, IdentityConfig::default())
             .map_err(|e| StartupError::Setup { component: "identity", reason: startup::describe(&e) })?;
         // Audit entries name the operator's OS account, never a person's data.
         let operator = std::env::var("USER").ok().filter(|u| !u.is_empty() && u.len() <= 64);
@@ -136,7 +141,21 @@ impl Admin {
             kind: ActorKind::System,
             id: Some(operator.map_or_else(|| "cli".to_owned(), |u| format!("cli:{u}"))),
         };
-        Ok(Self { identity, clock, actor })
+        Ok(Self { identity, clock, actor, db, master_key, recorder })
+    }
+
+    /// The OpenID Connect provider over the same database and keys, issuing as `issuer`.
+    pub async fn oidc(&self, issuer: String) -> Result<crate::oidc::OidcParts, AdminError> {
+        let parts = crate::oidc::build(
+            &self.db,
+            &self.clock,
+            self.master_key.clone(),
+            self.identity.clone(),
+            self.recorder.clone(),
+            issuer,
+        )
+        .await?;
+        Ok(parts)
     }
 
     /// The identity stores (tests inspect them).

@@ -47,6 +47,9 @@ pub enum Command {
     /// OAuth / OpenID Connect clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Issue a client-credentials access token (for scripts); the secret comes from
+    /// --secret-file or LISTONE_CLIENT_SECRET.
+    Token(crate::oidc::TokenArgs),
 }
 
 /// OAuth client operations.

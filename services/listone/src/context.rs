@@ -35,6 +35,8 @@ pub struct AppContext {
     pub identity: Identity,
     /// OIDC token-signing keys (RS256, ES256), rotated by maintenance; published as the JWKS.
     pub signing_keys: SigningKeys,
+    /// The OpenID Connect provider (authorize, token, userinfo, introspection, revocation, logout).
+    pub provider: listone_identity::oidc::provider::Provider,
     /// Wakes the outbox dispatcher after a commit.
     pub outbox: OutboxWaker,
     /// The newest applied migration.

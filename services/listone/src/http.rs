@@ -1,5 +1,6 @@
 //! Plain HTTP endpoints beside gRPC: liveness and readiness probes for orchestrators, SCIM 2.0
-//! provisioning under `/scim/v2/`, and the OIDC signing keys (JWKS).
+//! provisioning under `/scim/v2/`, the OpenID Connect provider (`/.well-known/openid-configuration`,
+//! `/oauth2/*`) and its signing keys (JWKS).
 
 use axum::Router;
 use axum::extract::State;
@@ -13,12 +14,14 @@ use crate::context::AppContext;
 /// `/.well-known/jwks.json`.
 pub fn router(ctx: AppContext, max_body_bytes: usize) -> Router {
     let scim = listone_identity_service::scim::router(ctx.identity.clone());
+    let oidc = listone_identity_service::oidc::router(ctx.provider.clone());
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/.well-known/jwks.json", get(jwks))
         .with_state(ctx)
         .merge(scim)
+        .merge(oidc)
         .layer(axum::extract::DefaultBodyLimit::max(max_body_bytes))
 }
 

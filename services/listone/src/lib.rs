@@ -16,6 +16,7 @@ pub mod cli;
 pub mod context;
 pub mod http;
 pub mod maintenance;
+pub mod oidc;
 pub mod server;
 pub mod startup;
 pub mod system;

@@ -104,6 +104,22 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let json = args.json;
             admin(&cli.config, json, |a| Box::pin(async move { a.set_client_redirects(args).await })).await
         }
+        Command::Token(args) => {
+            let settings = Settings::resolve(&cli.config).map_err(StartupError::from)?;
+            let serve = listone_core::config::ServeSettings::resolve(&cli.config, &Default::default())
+                .map_err(StartupError::from)?;
+            let issuer = settings.issuer.clone().unwrap_or_else(|| listone::oidc::default_issuer(serve.listen));
+            let json = args.json;
+            admin(&cli.config, json, |a| {
+                Box::pin(async move {
+                    let oidc = a.oidc(issuer).await?;
+                    let response = listone::oidc::issue_token(&oidc, &args).await?;
+                    // Plain output is the bare token, for `$(listone token ...)`.
+                    Ok(if json { response } else { response["access_token"].clone() })
+                })
+            })
+            .await
+        }
         Command::Migrate { json } => {
             let settings = Settings::resolve(&cli.config).map_err(StartupError::from)?;
             telemetry::init(settings.log_format, &settings.log_filter).map_err(StartupError::Logging)?;
@@ -137,10 +153,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 serve,
                 sinks: Vec::new(),
                 dispatcher: DispatcherConfig::default(),
-                // List One Identity session tokens; OIDC access tokens join with the OIDC provider.
+                // OIDC access tokens and List One Identity session tokens.
                 authenticator: None,
                 maintenance: MaintenanceConfig::default(),
                 identity: listone_identity::IdentityConfig::default(),
+                issuer: settings.issuer.clone(),
             };
             let running = server::start(options, listener).await?;
             running.run_until(shutdown).await.map_err(|e| Failure::Runtime(e.to_string()))
@@ -166,6 +183,8 @@ async fn admin(
     })?;
     if json {
         println!("{value}");
+    } else if let Some(text) = value.as_str() {
+        println!("{text}");
     } else if let Some(fields) = value.as_object() {
         for (key, value) in fields {
             match value {

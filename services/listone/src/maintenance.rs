@@ -1,12 +1,9 @@
-//! Background maintenance on a timer: audit checkpoints that are due by time, audit retention,
-//! and OIDC signing-key rotation. Decisions read the injected clock; the timer only says when to
+//! Background maintenance on a timer: audit checkpoints that are due by time, audit retention
+//! and the sweep of expired OAuth grant state, and OIDC signing-key rotation. Decisions read the injected clock; the timer only says when to
 //! look.
 
 use std::time::Duration;
 
-use listone_audit::store::AuditStore;
-use listone_core::SharedClock;
-use listone_identity::oidc::keys::SigningKeys;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -49,9 +46,10 @@ impl MaintenanceHandle {
     }
 }
 
-/// Starts maintenance for `audit` and the signing `keys`.
-pub fn spawn(audit: AuditStore, keys: SigningKeys, clock: SharedClock, config: MaintenanceConfig) -> MaintenanceHandle {
+/// Starts maintenance for the audit log, the signing keys and the OAuth grants of `ctx`.
+pub fn spawn(ctx: crate::context::AppContext, config: MaintenanceConfig) -> MaintenanceHandle {
     let (stop, mut stopped) = watch::channel(false);
+    let (audit, keys, clock, grants) = (ctx.audit, ctx.signing_keys, ctx.clock, ctx.identity.grants);
     let task = tokio::spawn(async move {
         let start = tokio::time::Instant::now();
         let mut checkpoints = tokio::time::interval_at(start + config.checkpoint_poll, config.checkpoint_poll);
@@ -71,6 +69,13 @@ pub fn spawn(audit: AuditStore, keys: SigningKeys, clock: SharedClock, config: M
                 _ = retention.tick() => {
                     if let Err(e) = audit.prune_all().await {
                         tracing::warn!(error = %e, "audit retention pass failed; will retry");
+                    }
+                    // Expired codes, spent refresh tokens past their family's end, revoked-token
+                    // entries past expiry.
+                    match grants.sweep(clock.now()).await {
+                        Ok(removed) if removed > 0 => tracing::info!(removed, "swept expired OAuth grant state"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "OAuth grant sweep failed; will retry"),
                     }
                 }
                 _ = rotation.tick() => {

@@ -16,7 +16,7 @@ use listone_core::config::ServeSettings;
 use listone_core::outbox::{Dispatcher, DispatcherConfig, EventSink};
 use listone_core::{Database, SharedClock};
 use listone_crypto::{KeyRing, MasterKey};
-use listone_identity::oidc::keys::{RotationPolicy, SigningKeys};
+use listone_identity::oidc::verify::JwtAuthenticator;
 use listone_identity::session_auth::SessionAuthenticator;
 use listone_identity::{Identity, IdentityConfig};
 use listone_identity_service::grpc::IdentityApi;
@@ -78,6 +78,8 @@ pub struct ServerOptions {
     pub maintenance: crate::maintenance::MaintenanceConfig,
     /// Identity policies (password hashing cost, password policy, sessions, throttling).
     pub identity: IdentityConfig,
+    /// The issuer URL of tokens (`iss`) and OIDC endpoints; `None`: `http://<bound address>`.
+    pub issuer: Option<String>,
 }
 
 /// A server accepting connections; stop it with [`RunningServer::shutdown`].
@@ -124,20 +126,25 @@ pub async fn start(options: ServerOptions, listener: TcpListener) -> Result<Runn
         component: "the first-party OIDC clients",
         reason: startup::describe(&e),
     })?;
-    let signing_keys = SigningKeys::load_or_create(
-        options.db.clone(),
+    let issuer = options.issuer.clone().unwrap_or_else(|| crate::oidc::default_issuer(local_addr));
+    let oidc = crate::oidc::build(
+        &options.db,
+        &options.clock,
         master_key.clone(),
-        options.clock.clone(),
-        RotationPolicy::default(),
+        identity.clone(),
+        audit_recorder.clone(),
+        issuer,
     )
-    .await
-    .map_err(|e| StartupError::Setup { component: "the OIDC signing keys", reason: startup::describe(&e) })?;
+    .await?;
+    let signing_keys = oidc.signing_keys.clone();
+    // Access tokens first (verified locally, no I/O), then List One Identity session tokens.
+    let jwt: Arc<dyn Authenticator> = Arc::new(JwtAuthenticator::new((*oidc.verifier).clone()));
     let sessions: Arc<dyn Authenticator> =
         Arc::new(SessionAuthenticator::new(identity.sessions.clone(), identity.roles.clone()));
-    let authenticator: Arc<dyn Authenticator> = match options.authenticator {
-        Some(first) => Arc::new(AnyOf::new(vec![first, sessions])),
-        None => sessions,
-    };
+    let mut chain = Vec::new();
+    chain.extend(options.authenticator);
+    chain.extend([jwt, sessions]);
+    let authenticator: Arc<dyn Authenticator> = Arc::new(AnyOf::new(chain));
     let ctx = AppContext {
         schema_version: startup::schema_version(&options.db).await?,
         db: options.db,
@@ -145,6 +152,7 @@ pub async fn start(options: ServerOptions, listener: TcpListener) -> Result<Runn
         audit_recorder,
         identity,
         signing_keys,
+        provider: oidc.provider,
         clock: options.clock,
         master_key,
         development_key: options.development_key,
@@ -153,8 +161,7 @@ pub async fn start(options: ServerOptions, listener: TcpListener) -> Result<Runn
         audit,
         outbox: dispatcher.waker(),
     };
-    let maintenance =
-        crate::maintenance::spawn(ctx.audit.clone(), ctx.signing_keys.clone(), ctx.clock.clone(), options.maintenance);
+    let maintenance = crate::maintenance::spawn(ctx.clone(), options.maintenance);
     let serve = options.serve;
     let routes = routes(&ctx, &serve).await?;
 

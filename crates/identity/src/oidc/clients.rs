@@ -44,8 +44,11 @@ pub const ACCESS_TOKEN_TTL: (Duration, Duration) = (Duration::minutes(1), Durati
 /// Refresh-token lifetime bounds.
 pub const REFRESH_TOKEN_TTL: (Duration, Duration) = (Duration::hours(1), Duration::days(90));
 /// HKDF purpose of the secret-digest key derived from the org key.
+mod cache;
 mod model;
 mod rules;
+
+pub use cache::CREDENTIAL_CACHE_TTL;
 
 use model::default_scopes;
 pub use model::{Client, ClientOwner, ClientType, GrantType, IdTokenAlg, NewClient};
@@ -63,6 +66,7 @@ pub struct ClientStore {
     clock: SharedClock,
     audit: AuditRecorder,
     keyring: Arc<KeyRing>,
+    cache: Arc<cache::CredentialCache>,
 }
 
 const CLIENT_SELECT: &str = "id, org_id, name, client_type, redirect_uris, grant_types, scopes, id_token_alg, \
@@ -81,7 +85,7 @@ fn not_found() -> Error {
 impl ClientStore {
     /// A store digesting secrets under keys from `keyring` and recording changes with `audit`.
     pub fn new(db: Database, clock: SharedClock, audit: AuditRecorder, keyring: Arc<KeyRing>) -> Self {
-        Self { db, clock, audit, keyring }
+        Self { db, clock, audit, keyring, cache: Arc::new(cache::CredentialCache::default()) }
     }
 
     /// Seeds the first-party clients (CRM, HRMS, Drive) when absent; existing ones, and the
@@ -240,6 +244,7 @@ impl ClientStore {
         self.record(&txn, owner, id, actor, "identity.client.redirects", Outcome::Allowed, ctx, details).await?;
         let updated = find(&txn, id).await?.ok_or_else(not_found)?;
         txn.commit().await?;
+        self.cache.forget(id);
         Ok(updated)
     }
 
@@ -264,6 +269,7 @@ impl ClientStore {
         self.record(&txn, owner, id, actor, "identity.client.disable", Outcome::Allowed, ctx, details).await?;
         let updated = find(&txn, id).await?.ok_or_else(not_found)?;
         txn.commit().await?;
+        self.cache.forget(id);
         Ok(updated)
     }
 
@@ -301,6 +307,7 @@ impl ClientStore {
         .await?;
         let updated = find(&txn, id).await?.ok_or_else(not_found)?;
         txn.commit().await?;
+        self.cache.forget(id);
         Ok((updated, secret))
     }
 
@@ -314,23 +321,22 @@ impl ClientStore {
         ctx: RequestContext,
     ) -> Result<Client, Error> {
         let oversized = client_id.len() > MAX_CREDENTIAL_CHARS || secret.expose().len() > MAX_CREDENTIAL_CHARS;
-        let found = if oversized { None } else { find(self.db.conn(), client_id).await? };
-        let Some(client) = found else {
+        let credential = if oversized { None } else { self.credential(client_id).await? };
+        let Some(credential) = credential else {
             let reason = if oversized { "oversized" } else { "unknown_client" };
             self.refuse(ClientOwner::Platform, None, reason, ctx).await?;
             return Err(invalid_client());
         };
-        let refusal = match (client.org_id, client.disabled_at) {
+        let client = credential.client;
+        let refusal = match (&credential.digest, client.disabled_at) {
             (_, Some(_)) => Some("disabled"),
             (None, None) => Some("public_client"),
-            (Some(org), None) => {
-                let stored = self.stored_digest(&client.id).await?;
-                match stored {
-                    None => Some("public_client"),
-                    Some(stored) => {
-                        let presented = self.digest(self.db.conn(), org, secret).await?;
-                        if stored == presented { None } else { Some("wrong_secret") }
-                    }
+            // BlindIndex equality is constant-time.
+            (Some((stored, key)), None) => {
+                if *stored == key.index(secret.expose().as_bytes()) {
+                    None
+                } else {
+                    Some("wrong_secret")
                 }
             }
         };
@@ -341,6 +347,27 @@ impl ClientStore {
                 Err(invalid_client())
             }
         }
+    }
+
+    /// The client, its stored digest and digest key: from the cache when fresh, else loaded and
+    /// cached. `None` for an unknown client.
+    async fn credential(&self, id: &str) -> Result<Option<cache::Credential>, Error> {
+        let now = self.clock.now();
+        if let Some(credential) = self.cache.get(id, now) {
+            return Ok(Some(credential));
+        }
+        let conn = self.db.conn();
+        let Some(client) = find(conn, id).await? else { return Ok(None) };
+        let digest = match (client.org_id, self.stored_digest(&client.id).await?) {
+            (Some(org), Some(stored)) => {
+                let key = self.keyring.org_key(conn, org, now).await?.blind_index_key(SECRET_DIGEST_PURPOSE);
+                Some((stored, key))
+            }
+            _ => None,
+        };
+        let credential = cache::Credential { client, digest, loaded_at: now };
+        self.cache.put(credential.clone());
+        Ok(Some(credential))
     }
 
     /// HMAC-SHA256 of a secret under the org's client-secret key (the key stays in the crypto crate).

@@ -8,9 +8,10 @@
 
 pub mod claims;
 pub mod clients;
+pub mod discovery;
 pub mod error;
 pub mod grants;
 pub mod keys;
+pub mod provider;
 pub mod tokens;
 pub mod verify;
-pub mod discovery;

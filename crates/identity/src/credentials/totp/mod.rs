@@ -47,13 +47,23 @@ pub enum TotpError {
     Random,
 }
 
+/// The one answer to a wrong or replayed one-time code (TOTP or recovery code).
+pub const WRONG_CODE_MESSAGE: &str = "invalid one-time code";
+
+/// Whether `error` says a one-time code was wrong (the step itself is still usable), as opposed
+/// to an expired or spent sign-in step, which means signing in again.
+pub fn is_wrong_code(error: &Error) -> bool {
+    matches!(error, Error::Unauthenticated { message } if message == WRONG_CODE_MESSAGE)
+        || matches!(error, Error::InvalidArgument { violations } if violations.iter().any(|v| v.field == "code"))
+}
+
 impl From<TotpError> for Error {
     fn from(err: TotpError) -> Self {
         match err {
             TotpError::Malformed { .. } => Error::invalid("code", err.to_string()),
             // Same answer for both: the difference goes to the audit log, not the client.
             TotpError::Mismatch | TotpError::Replayed => {
-                Error::Unauthenticated { message: "invalid one-time code".to_owned() }
+                Error::Unauthenticated { message: WRONG_CODE_MESSAGE.to_owned() }
             }
             TotpError::InvalidSecret { reason } => Error::invalid("totp_secret", reason),
             TotpError::Random => Error::internal("random number generator failed"),

@@ -1,0 +1,207 @@
+//! Shared set-up for the OIDC tests: an organization, users with passwords (and TOTP), clients,
+//! and a minimal browser (cookies, forms) over reqwest that follows the sign-in pages.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use std::collections::BTreeMap;
+
+use listone_audit::{ActorKind, AuditActor};
+use listone_core::{App, Clock, OrgId, Secret, UserId};
+use listone_identity::oidc::clients::{ClientType, GrantType, IdTokenAlg, NewClient};
+use listone_identity::org::{OrgRegistration, SubscriptionRequest};
+use listone_identity::user::NewUser;
+use listone_testkit::TestServer;
+use openidconnect::reqwest;
+
+pub const PASSWORD: &str = "correct horse battery staple 1987";
+pub const REDIRECT: &str = "http://127.0.0.1:9/callback";
+
+pub fn operator() -> AuditActor {
+    AuditActor { kind: ActorKind::System, id: Some("test".into()) }
+}
+
+pub async fn org(server: &TestServer, slug: &str) -> OrgId {
+    let registration = OrgRegistration {
+        name: "Acme".into(),
+        slug: slug.into(),
+        country: "GB".into(),
+        dpo_name: Secret::new("Dana".into()),
+        dpo_email: Secret::new("dpo@acme.example".into()),
+        subscriptions: vec![SubscriptionRequest {
+            app: App::Crm,
+            seats: 5,
+            starts_at: server.clock().now(),
+            ends_at: None,
+        }],
+    };
+    server.ctx().identity.orgs.register(&registration, operator(), Default::default()).await.unwrap().id
+}
+
+/// An active user `name@acme.example` with [`PASSWORD`] and the given List One Identity roles.
+pub async fn user(server: &TestServer, org: OrgId, name: &str, roles: &[&str]) -> UserId {
+    let identity = &server.ctx().identity;
+    let new = NewUser {
+        user_name: Secret::new(format!("{name}@acme.example")),
+        email: Secret::new(format!("{name}@acme.example")),
+        given_name: Some(Secret::new("Alice".into())),
+        family_name: Some(Secret::new("Liddell".into())),
+        external_id: None,
+    };
+    let (user, invite) =
+        identity.users.invite(org, &new, chrono::Duration::days(1), operator(), Default::default()).await.unwrap();
+    identity.users.accept_invite(org, &invite.token, &Secret::new(PASSWORD.into()), Default::default()).await.unwrap();
+    let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
+    identity.roles.set_user_roles(org, user.id, App::Identity, &roles, operator(), Default::default()).await.unwrap();
+    user.id
+}
+
+/// Enrols TOTP for the user; returns the base32 secret.
+pub async fn enrol_totp(server: &TestServer, org: OrgId, user: UserId) -> String {
+    let mfa = &server.ctx().identity.mfa;
+    let actor = AuditActor { kind: ActorKind::User, id: Some(user.to_string()) };
+    let enrolment = mfa.begin_totp(org, user, actor, Default::default()).await.unwrap();
+    let secret = enrolment.secret.to_base32().expose().clone();
+    let code = totp(server, &secret);
+    mfa.confirm_totp(org, user, &Secret::new(code), Default::default()).await.unwrap();
+    // The enrolment spent this time step's code; sign-ins use the next one.
+    server.clock().advance(chrono::Duration::seconds(30));
+    secret
+}
+
+/// The TOTP code for `secret` at the server's clock.
+pub fn totp(server: &TestServer, secret_base32: &str) -> String {
+    let secret = listone_identity::TotpSecret::from_base32(secret_base32).unwrap();
+    let now = u64::try_from(server.clock().now().timestamp()).unwrap();
+    listone_identity::Totp::new(secret).code_at(now)
+}
+
+/// A client of `org`; returns its id and secret (confidential clients).
+pub async fn client(
+    server: &TestServer,
+    org: OrgId,
+    client_type: ClientType,
+    grants: &[GrantType],
+    scopes: Option<&[&str]>,
+    alg: IdTokenAlg,
+) -> (String, Option<String>) {
+    let mut new = NewClient::new("Acme Portal", client_type, grants.to_vec());
+    new.redirect_uris = vec![REDIRECT.to_owned()];
+    new.id_token_alg = alg;
+    if let Some(scopes) = scopes {
+        new.scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
+    }
+    let (client, secret) =
+        server.ctx().identity.clients.register(org, &new, operator(), Default::default()).await.unwrap();
+    (client.id, secret.map(|s| s.expose().clone()))
+}
+
+/// The issuer (base URL) of the test server.
+pub fn issuer(server: &TestServer) -> String {
+    format!("http://{}", server.addr())
+}
+
+/// A cookie-keeping HTTP client that does not follow redirects.
+pub struct Browser {
+    pub http: reqwest::Client,
+    pub cookies: BTreeMap<String, String>,
+}
+
+/// A response as the browser saw it.
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Page {
+    /// Every `<input type="hidden">` name and value of the page's form, plus visible inputs with
+    /// a value.
+    pub fn form(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for input in self.body.split("<input").skip(1) {
+            let tag = &input[..input.find('>').unwrap()];
+            let attr = |name: &str| {
+                let key = format!("{name}=\"");
+                tag.find(&key).map(|i| {
+                    let rest = &tag[i + key.len()..];
+                    unescape(&rest[..rest.find('"').unwrap()])
+                })
+            };
+            if attr("type").as_deref() == Some("hidden") {
+                out.push((attr("name").unwrap(), attr("value").unwrap_or_default()));
+            }
+        }
+        out
+    }
+
+    /// The value of hidden field `name`.
+    pub fn field(&self, name: &str) -> Option<String> {
+        self.form().into_iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    /// A query parameter of the redirect.
+    pub fn redirect_param(&self, name: &str) -> Option<String> {
+        let location = self.location.as_ref()?;
+        let url = reqwest::Url::parse(location).ok()?;
+        url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    }
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&#38;", "&")
+        .replace("&amp;", "&")
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#60;", "<")
+        .replace("&lt;", "<")
+        .replace("&#62;", ">")
+        .replace("&gt;", ">")
+}
+
+impl Browser {
+    pub fn new() -> Self {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { http, cookies: BTreeMap::new() }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn keep(&mut self, response: reqwest::Response) -> Page {
+        for value in response.headers().get_all("set-cookie") {
+            let text = value.to_str().unwrap();
+            let pair = text.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() || text.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        let status = response.status().as_u16();
+        let location = response.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
+        Page { status, location, body: response.text().await.unwrap() }
+    }
+
+    pub async fn get(&mut self, url: &str) -> Page {
+        let response = self.http.get(url).header("cookie", self.cookie_header()).send().await.unwrap();
+        self.keep(response).await
+    }
+
+    /// Posts the page's form with `fields` set (replacing hidden values of the same name).
+    pub async fn submit(&mut self, base: &str, page: &Page, fields: &[(&str, &str)]) -> Page {
+        let mut form: Vec<(String, String)> =
+            page.form().into_iter().filter(|(n, _)| !fields.iter().any(|(f, _)| f == n)).collect();
+        form.extend(fields.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())));
+        let response = self
+            .http
+            .post(format!("{base}/oauth2/authorize"))
+            .header("cookie", self.cookie_header())
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        self.keep(response).await
+    }
+}
