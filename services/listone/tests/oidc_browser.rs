@@ -33,7 +33,7 @@ async fn callback_server() -> (String, Arc<Mutex<Option<String>>>) {
             async move {
                 *record.lock().unwrap() = uri.query().map(str::to_owned);
                 axum::response::Html(
-                    "<!doctype html><html lang=\"en\"><title>Signed in</title><h1>Back at the app</h1></html>",
+                    "<!doctype html><html lang=\"en\"><title>Signed in</title><h1 id=\"rp\">Back at the app</h1></html>",
                 )
             }
         }),
@@ -73,25 +73,28 @@ async fn chromium_signs_in_through_password_mfa_and_consent() {
         let tab = chrome.new_tab().unwrap();
         let mut texts = Vec::new();
         tab.navigate_to(&url).unwrap().wait_until_navigated().unwrap();
+        // The sign-in page: labelled fields, typed into as a person would.
+        let username = tab.wait_for_element("#username").unwrap();
         texts.push(tab.get_content().unwrap());
-        // The sign-in page: the username field has focus (autofocus), labels are real labels.
-        tab.wait_for_element("#username").unwrap().click().unwrap();
-        tab.type_str("alice@acme.example").unwrap();
+        username.click().unwrap();
+        tab.send_character("alice@acme.example").unwrap();
         tab.wait_for_element("#password").unwrap().click().unwrap();
-        tab.type_str(PASSWORD).unwrap();
+        tab.send_character(PASSWORD).unwrap();
         tab.wait_for_element("button[type=submit]").unwrap().click().unwrap();
         tab.wait_until_navigated().unwrap();
         // The MFA step.
         tab.wait_for_element("#code").unwrap().click().unwrap();
         texts.push(tab.get_content().unwrap());
-        tab.type_str(&code).unwrap();
+        tab.send_character(&code).unwrap();
         tab.press_key("Enter").unwrap();
         tab.wait_until_navigated().unwrap();
-        // Consent for a third-party client.
+        // Consent for a third-party client (wait for its button: the navigation may still be
+        // starting when wait_until_navigated returns).
+        let allow = tab.wait_for_element("button[value=allow]").unwrap();
         texts.push(tab.get_content().unwrap());
-        tab.wait_for_element("button[value=allow]").unwrap().click().unwrap();
+        allow.click().unwrap();
         tab.wait_until_navigated().unwrap();
-        tab.wait_for_element("h1").unwrap();
+        tab.wait_for_element("h1#rp").unwrap();
         texts.push(tab.get_content().unwrap());
         texts
     })
