@@ -106,8 +106,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Token(args) => {
             let settings = Settings::resolve(&cli.config).map_err(StartupError::from)?;
-            let serve = listone_core::config::ServeSettings::resolve(&cli.config, &Default::default())
-                .map_err(StartupError::from)?;
+            // The same listen address `serve` would use (env, then file, then default), so the
+            // default issuer matches the server's.
+            let listen = listone_core::config::ServeArgs {
+                listen: std::env::var("LISTONE_LISTEN").ok().filter(|l| !l.trim().is_empty()),
+                ..Default::default()
+            };
+            let serve =
+                listone_core::config::ServeSettings::resolve(&cli.config, &listen).map_err(StartupError::from)?;
             let issuer = settings.issuer.clone().unwrap_or_else(|| listone::oidc::default_issuer(serve.listen));
             let json = args.json;
             admin(&cli.config, json, |a| {

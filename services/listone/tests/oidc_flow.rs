@@ -148,3 +148,72 @@ async fn a_relying_party_runs_the_whole_flow_with_pkce_mfa_and_consent() {
 
     server.shutdown().await;
 }
+
+/// A first-party public client (CRM): PKCE with no secret, the organization asked on the sign-in
+/// page, no consent screen, and an access token acting in the CRM with the user's CRM roles.
+/// A user not assigned to the CRM is sent back with `access_denied`.
+#[tokio::test]
+async fn the_crm_signs_a_user_in_as_a_public_client_with_pkce() {
+    use listone_core::App;
+    use listone_identity::oidc::clients::ClientOwner;
+    let server = TestServer::start().await;
+    let org = org(&server, "acme").await;
+    let alice = user(&server, org, "alice", &[]).await;
+    let bob = user(&server, org, "bob", &[]).await;
+    let identity = &server.ctx().identity;
+    identity.users.assign_app(org, alice, App::Crm, operator(), Default::default()).await.unwrap();
+    let crm_roles = vec!["sales".to_owned()];
+    identity.roles.set_user_roles(org, alice, App::Crm, &crm_roles, operator(), Default::default()).await.unwrap();
+    identity
+        .clients
+        .set_redirect_uris(ClientOwner::Platform, "crm", &[REDIRECT.to_owned()], operator(), Default::default())
+        .await
+        .unwrap();
+    let base = issuer(&server);
+    let http = openidconnect::reqwest::Client::builder()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let metadata = ListOneProviderMetadata::discover_async(IssuerUrl::new(base.clone()).unwrap(), &http).await.unwrap();
+    let rp = CoreClient::from_provider_metadata(metadata, ClientId::new("crm".into()), None)
+        .set_redirect_uri(RedirectUrl::new(REDIRECT.to_owned()).unwrap());
+
+    for (name, allowed) in [("alice", true), ("bob", false)] {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (auth_url, _, nonce) = rp
+            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+            .set_pkce_challenge(challenge)
+            .url();
+        let mut browser = Browser::new();
+        let page = browser.get(auth_url.as_str()).await;
+        assert!(page.body.contains("id=\"org\""), "a first-party client asks for the organization");
+        let email = format!("{name}@acme.example");
+        let page = browser
+            .submit(&base, &page, &[("org", "acme"), ("username", email.as_str()), ("password", PASSWORD)])
+            .await;
+        assert_eq!(page.status, 303, "no consent screen for a first-party app: {}", page.body);
+        if !allowed {
+            assert_eq!(page.redirect_param("error").as_deref(), Some("access_denied"));
+            assert!(page.redirect_param("code").is_none());
+            continue;
+        }
+        let code = page.redirect_param("code").unwrap();
+        let tokens = rp
+            .exchange_code(AuthorizationCode::new(code))
+            .unwrap()
+            .set_pkce_verifier(verifier)
+            .request_async(&http)
+            .await
+            .unwrap();
+        let claims = tokens.id_token().unwrap().claims(&rp.id_token_verifier(), &nonce).unwrap();
+        assert_eq!(claims.subject().as_str(), alice.to_string());
+        let verified =
+            server.ctx().provider.active_access_token(tokens.access_token().secret()).await.unwrap().unwrap();
+        assert_eq!(verified.app, App::Crm);
+        assert_eq!(verified.roles, crm_roles);
+        assert_eq!(verified.client_id, "crm");
+        assert!(tokens.refresh_token().is_none(), "no refresh token without offline_access");
+    }
+    let _ = bob;
+    server.shutdown().await;
+}

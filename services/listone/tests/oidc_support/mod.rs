@@ -205,3 +205,131 @@ impl Browser {
         self.keep(response).await
     }
 }
+
+/// An authorization code from the browser flow, with the PKCE verifier that redeems it.
+pub struct Authorized {
+    pub code: String,
+    pub verifier: String,
+}
+
+/// Runs `browser` through `/oauth2/authorize` for `client_id` (redirect [`REDIRECT`], PKCE):
+/// signs `name@acme.example` in with [`PASSWORD`] when no session serves (no MFA), allows consent
+/// when asked, and returns the code.
+pub async fn authorize(browser: &mut Browser, base: &str, client_id: &str, name: &str, scope: &str) -> Authorized {
+    let (url, verifier) = authorize_url(base, client_id, scope);
+    let mut page = browser.get(&url).await;
+    if page.status == 200 && page.field("step").as_deref() == Some("password") {
+        let username = format!("{name}@acme.example");
+        page = browser.submit(base, &page, &[("username", &username), ("password", PASSWORD)]).await;
+    }
+    if page.status == 200 && page.field("step").as_deref() == Some("consent") {
+        page = browser.submit(base, &page, &[("decision", "allow")]).await;
+    }
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(page.redirect_param("state").as_deref(), Some("s-1"));
+    Authorized { code: page.redirect_param("code").expect("a code"), verifier }
+}
+
+/// An authorization request for `client_id` (redirect [`REDIRECT`], state `s-1`, PKCE S256)
+/// and the PKCE verifier that redeems its code.
+pub fn authorize_url(base: &str, client_id: &str, scope: &str) -> (String, String) {
+    let (challenge, verifier) = openidconnect::PkceCodeChallenge::new_random_sha256();
+    let url = reqwest::Url::parse_with_params(
+        &format!("{base}/oauth2/authorize"),
+        &[
+            ("response_type", "code"),
+            ("client_id", client_id),
+            ("redirect_uri", REDIRECT),
+            ("scope", scope),
+            ("state", "s-1"),
+            ("nonce", "n-1"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ],
+    )
+    .unwrap();
+    (url.to_string(), verifier.secret().clone())
+}
+
+/// POSTs `form` to `path` (`/oauth2/token`, `/oauth2/introspect`, ...) with HTTP Basic client
+/// authentication; the status and the JSON body (`null` when the body is not JSON).
+pub async fn back_channel(
+    base: &str,
+    path: &str,
+    client_id: &str,
+    secret: &str,
+    form: &[(&str, &str)],
+) -> (u16, serde_json::Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .basic_auth(client_id, Some(secret))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body = response.text().await.unwrap();
+    (status, serde_json::from_str(&body).unwrap_or(serde_json::Value::Null))
+}
+
+/// The token response for an authorization code (asserts success).
+pub async fn redeem(base: &str, client_id: &str, secret: &str, authorized: &Authorized) -> serde_json::Value {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", authorized.code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", authorized.verifier.as_str()),
+    ];
+    let (status, body) = back_channel(base, "/oauth2/token", client_id, secret, &form).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// Part `index` of a compact JWT (0: header, 1: claims) as JSON, decoded without verification.
+pub fn jwt_part(token: &str, index: usize) -> serde_json::Value {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let part = token.split('.').nth(index).expect("a JWT part");
+    let (mut bytes, mut acc, mut bits) = (Vec::new(), 0u32, 0u32);
+    for c in part.bytes() {
+        let value = ALPHABET.iter().position(|a| *a == c).expect("base64url") as u32;
+        acc = (acc << 6) | value;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            bytes.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// The audit entries with `action` still in the outbox of `db`, oldest first, each with its
+/// `details` parsed.
+pub async fn audited(db: &listone_core::Database, action: &str) -> Vec<serde_json::Value> {
+    use sea_orm::ConnectionTrait;
+    let conn = db.conn();
+    let stmt = listone_core::db::statement(
+        conn.get_database_backend(),
+        "SELECT payload FROM outbox_event WHERE topic = 'audit.entry' ORDER BY created_at, id",
+        [],
+    );
+    let mut entries = Vec::new();
+    for row in conn.query_all_raw(stmt).await.unwrap() {
+        let mut payload: serde_json::Value = row.try_get("", "payload").unwrap();
+        if payload["action"] == action {
+            if let Some(details) = payload["details"].as_str() {
+                payload["details"] = serde_json::from_str(details).unwrap();
+            }
+            entries.push(payload);
+        }
+    }
+    entries
+}
+
+impl Browser {
+    /// Posts `form` to `url` with the browser's cookies (not a page's form: no hidden fields).
+    pub async fn post_form(&mut self, url: &str, form: &[(&str, &str)]) -> Page {
+        let response = self.http.post(url).header("cookie", self.cookie_header()).form(form).send().await.unwrap();
+        self.keep(response).await
+    }
+}

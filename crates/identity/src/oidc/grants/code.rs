@@ -5,6 +5,9 @@ use super::model::{CodeRow, find_code};
 use super::pkce::PkceFailure;
 use super::*;
 
+/// The scope that asks for a refresh token.
+const OFFLINE_ACCESS: &str = "offline_access";
+
 const UNKNOWN_CODE: Refusal =
     Refusal::failed("unknown_code", OAuthError::invalid_grant("the authorization code is not valid"));
 const CODE_REUSED: Refusal =
@@ -89,7 +92,8 @@ impl GrantStore {
     }
 
     /// Redeems an authorization code for `client_id`: the grant it stands for (with the
-    /// request's `nonce`) and, when `refresh_ttl` is given, the family's first refresh token.
+    /// request's `nonce`) and, when `refresh_ttl` is given and the grant has the
+    /// `offline_access` scope, the family's first refresh token.
     ///
     /// The code is spent whatever happens next. Unknown, expired, another client's, a
     /// different `redirect_uri`, a failed PKCE check, a revoked grant or a user who can no
@@ -135,9 +139,11 @@ impl GrantStore {
         {
             return Err(self.refuse(txn, entry, refusal, ctx).await);
         }
+        // A refresh token only for grants that asked to work offline (OIDC Core §11).
+        let offline = grant.scopes.iter().any(|s| s == OFFLINE_ACCESS);
         let refresh = match refresh_ttl {
-            Some(ttl) => Some(insert_refresh_token(&txn, &grant, ttl, now).await?),
-            None => None,
+            Some(ttl) if offline => Some(insert_refresh_token(&txn, &grant, ttl, now).await?),
+            _ => None,
         };
         self.record(&txn, entry.with("refresh_token", refresh.is_some()), ctx).await?;
         txn.commit().await.map_err(Error::from)?;

@@ -56,7 +56,7 @@ pub struct LogoutParams {
     pub post_logout_redirect_uri: Option<String>,
     /// Returned to the RP.
     pub state: Option<String>,
-    /// The RP, when no hint is given.
+    /// The RP: names it when no hint is given, and must match the hint's when one is.
     pub client_id: Option<String>,
 }
 
@@ -228,8 +228,11 @@ impl Provider {
         session_token: Option<&Secret<String>>,
         ctx: &RequestContext,
     ) -> Result<LogoutOutcome, Error> {
+        // With both, they must name the same RP (RP-Initiated Logout §2); otherwise neither counts.
         let client_id = match params.id_token_hint.as_deref() {
-            Some(hint) => self.id_token_audience(hint),
+            Some(hint) => self
+                .id_token_audience(hint)
+                .filter(|aud| params.client_id.as_deref().is_none_or(|named| named == aud.as_str())),
             None => params.client_id.clone(),
         };
         let client = match client_id.as_deref() {
