@@ -1,7 +1,8 @@
 //! RP-initiated logout (`/oauth2/logout`, OpenID Connect RP-Initiated Logout 1.0) on a real
 //! server: the session behind the cookie is revoked, the browser returns to a registered
 //! `post_logout_redirect_uri` with its `state` (GET and POST alike, even with an expired
-//! `id_token_hint`), any other URI gets the signed-out page, and every logout is audited.
+//! `id_token_hint`), any other URI gets the signed-out page, a request without a valid hint is
+//! confirmed by the user first (CSRF-protected), and every logout is audited.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod oidc_support;
@@ -69,6 +70,9 @@ async fn logout_revokes_the_session_and_returns_only_to_a_registered_uri_with_st
     let forged = format!("{}{flipped}{}", &id_token[..signature_at], &id_token[signature_at + 1..]);
     // Nor a hint whose RP is not the `client_id` sent beside it (RP-Initiated Logout §2: they
     // must match).
+    // Without a valid hint nothing proves which site asked: the user is asked first (another
+    // site cannot sign them out), and nothing happens until they confirm.
+    let (_, session) = sign_in(&server, &mut browser, &id, &secret).await;
     for params in [
         vec![("post_logout_redirect_uri", REDIRECT)],
         vec![("id_token_hint", forged.as_str()), ("post_logout_redirect_uri", REDIRECT)],
@@ -77,7 +81,22 @@ async fn logout_revokes_the_session_and_returns_only_to_a_registered_uri_with_st
         let page = browser.get(&logout_url(&base, &params)).await;
         let names: Vec<&str> = params.iter().map(|(name, _)| *name).collect();
         assert_eq!((page.status, page.location.as_deref()), (200, None), "{names:?}");
+        assert!(page.body.contains("Sign out of List One?"), "{names:?}: {}", page.body);
+        assert!(session_is_live(&server, &session).await, "{names:?}: not signed out before confirming");
     }
+    // A confirmation without the page's CSRF token is asked again.
+    let page = browser.post_form(&format!("{base}/oauth2/logout"), &[("confirm", "yes"), ("step", "logout")]).await;
+    assert!(page.body.contains("Sign out of List One?"), "{}", page.body);
+    assert!(session_is_live(&server, &session).await);
+    // Confirming signs out; with no RP named there is nowhere to go back to.
+    let page = browser.get(&logout_url(&base, &[("post_logout_redirect_uri", REDIRECT)])).await;
+    let mut form: Vec<(String, String)> = page.form();
+    form.push(("confirm".to_owned(), "yes".to_owned()));
+    let form: Vec<(&str, &str)> = form.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let page = browser.post_form(&format!("{base}/oauth2/logout"), &form).await;
+    assert_eq!((page.status, page.location.as_deref()), (200, None), "{}", page.body);
+    assert!(page.body.contains("signed out"), "{}", page.body);
+    assert!(!session_is_live(&server, &session).await, "confirmed: the session is revoked");
 
     // The POST form variant.
     let (id_token, session) = sign_in(&server, &mut browser, &id, &secret).await;
@@ -102,15 +121,7 @@ async fn logout_revokes_the_session_and_returns_only_to_a_registered_uri_with_st
         .collect();
     assert_eq!(
         summary,
-        [
-            (id.as_str(), true),
-            (id.as_str(), false),
-            ("unknown", false),
-            ("unknown", false),
-            ("unknown", false),
-            (id.as_str(), true),
-            (id.as_str(), true)
-        ]
+        [(id.as_str(), true), (id.as_str(), false), ("unknown", false), (id.as_str(), true), (id.as_str(), true)]
     );
     server.shutdown().await;
 }

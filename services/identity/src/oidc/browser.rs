@@ -23,7 +23,7 @@ use listone_identity::oidc::provider::resource::{LogoutOutcome, LogoutParams};
 use super::OidcState;
 use super::endpoints::Ctx;
 use super::pages::{
-    self, ConsentPage, EnrolPage, EnrolledPage, ErrorPage, MfaPage, ScopeLine, SignInPage, SignedOutPage,
+    self, ConsentPage, EnrolPage, EnrolledPage, ErrorPage, LogoutPage, MfaPage, ScopeLine, SignInPage, SignedOutPage,
 };
 
 /// The session cookie: the List One Identity session token.
@@ -528,22 +528,73 @@ pub async fn logout(
     State(state): State<OidcState>,
     Ctx(ctx): Ctx,
     headers: HeaderMap,
-    query: Result<Query<LogoutParams>, QueryRejection>,
+    query: Result<Query<LogoutForm>, QueryRejection>,
 ) -> Response {
-    end_session(&state, &ctx, &headers, query.map(|q| q.0).unwrap_or_default()).await
+    // A GET is never the confirmation itself: that is a POST carrying the CSRF token.
+    let mut form = query.map(|q| q.0).unwrap_or_default();
+    form.confirm = None;
+    end_session(&state, &ctx, &headers, form).await
 }
 
-/// `POST /oauth2/logout` (parameters in the form).
+/// `POST /oauth2/logout` (parameters in the form; the confirmation page posts here too).
 pub async fn logout_post(
     State(state): State<OidcState>,
     Ctx(ctx): Ctx,
     headers: HeaderMap,
-    form: Result<Form<LogoutParams>, FormRejection>,
+    form: Result<Form<LogoutForm>, FormRejection>,
 ) -> Response {
     end_session(&state, &ctx, &headers, form.map(|f| f.0).unwrap_or_default()).await
 }
 
-async fn end_session(state: &OidcState, ctx: &RequestContext, headers: &HeaderMap, params: LogoutParams) -> Response {
+/// A logout request, plus the confirmation page's fields.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct LogoutForm {
+    id_token_hint: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+    state: Option<String>,
+    client_id: Option<String>,
+    /// `yes` from the confirmation page.
+    confirm: Option<String>,
+    csrf: Option<String>,
+    /// The confirmation page's step marker.
+    step: Option<String>,
+}
+
+async fn end_session(state: &OidcState, ctx: &RequestContext, headers: &HeaderMap, form: LogoutForm) -> Response {
+    let params = LogoutParams {
+        id_token_hint: form.id_token_hint,
+        post_logout_redirect_uri: form.post_logout_redirect_uri,
+        state: form.state,
+        client_id: form.client_id,
+    };
+    let check = match state.provider.logout_check(&params).await {
+        Ok(check) => check,
+        Err(e) => {
+            tracing::error!(error = %e, "logout check failed");
+            return error_page(StatusCode::INTERNAL_SERVER_ERROR, "Sign-out failed", "Try again.");
+        }
+    };
+    let confirmed = form.confirm.as_deref() == Some("yes")
+        && form.step.as_deref() == Some("logout")
+        && match (cookie(headers, CSRF_COOKIE), form.csrf.as_deref()) {
+            (Some(cookie), Some(field)) => listone_crypto::constant_time_eq(cookie.as_bytes(), field.as_bytes()),
+            _ => false,
+        };
+    if !check.proven && !confirmed {
+        let csrf = new_csrf();
+        let mut hidden: Vec<(String, String)> = [
+            ("id_token_hint", &params.id_token_hint),
+            ("post_logout_redirect_uri", &params.post_logout_redirect_uri),
+            ("state", &params.state),
+            ("client_id", &params.client_id),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.clone().map(|v| (name.to_owned(), v)))
+        .collect();
+        hidden.push(("csrf".to_owned(), csrf.clone()));
+        let page = LogoutPage { action: "/oauth2/logout".to_owned(), client_name: check.client_name, hidden };
+        return html(StatusCode::OK, pages::render(&page), Some(&csrf));
+    }
     let token = cookie(headers, SESSION_COOKIE).map(Secret::new);
     let outcome = state.provider.logout(&params, token.as_ref(), ctx).await;
     let mut response = match outcome {

@@ -197,6 +197,27 @@ pub struct SignedOutPage {
     pub message: String,
 }
 
+/// Asks before signing out when the request does not prove which app sent it (no valid
+/// `id_token_hint`): another site could otherwise sign the user out (RP-Initiated Logout §2).
+#[derive(Clone, Debug, Template)]
+#[template(path = "oidc/logout.html")]
+pub struct LogoutPage {
+    /// Where the form posts.
+    pub action: String,
+    /// The app the user goes back to, when one is known.
+    pub client_name: Option<String>,
+    /// The logout request's parameters and the CSRF token.
+    pub hidden: Vec<(String, String)>,
+}
+
+impl FormPage for LogoutPage {
+    const STEP: &'static str = "logout";
+    const OWN_FIELDS: &'static [&'static str] = &["confirm"];
+    fn hidden(&self) -> &[(String, String)] {
+        &self.hidden
+    }
+}
+
 /// A page with a form: its `step` and the names it writes itself.
 trait FormPage {
     /// The value of the form's `step` field.

@@ -60,6 +60,15 @@ pub struct LogoutParams {
     pub client_id: Option<String>,
 }
 
+/// What [`Provider::logout_check`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutCheck {
+    /// A valid `id_token_hint` names the relying party: no confirmation needed.
+    pub proven: bool,
+    /// The relying party's display name, when one is named.
+    pub client_name: Option<String>,
+}
+
 /// Where the browser goes after logout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogoutOutcome {
@@ -217,6 +226,24 @@ impl Provider {
         )
         .await?;
         Ok(out)
+    }
+
+    /// Whether a logout request proves which relying party sent it (a valid `id_token_hint` this
+    /// provider signed, agreeing with `client_id` when both are given), and that party's name.
+    /// Without that proof the user must confirm first (RP-Initiated Logout §2), so another site
+    /// cannot sign them out.
+    pub async fn logout_check(&self, params: &LogoutParams) -> Result<LogoutCheck, Error> {
+        let hinted = params
+            .id_token_hint
+            .as_deref()
+            .and_then(|hint| self.id_token_audience(hint))
+            .filter(|aud| params.client_id.as_deref().is_none_or(|named| named == aud.as_str()));
+        let named = hinted.clone().or_else(|| params.client_id.clone());
+        let client = match named.as_deref() {
+            Some(id) if id.len() <= 64 => self.identity.clients.find(id).await?,
+            _ => None,
+        };
+        Ok(LogoutCheck { proven: hinted.is_some(), client_name: client.map(|c| c.name) })
     }
 
     /// Ends the browser session (when there is one) and says where to go: the RP's registered

@@ -563,3 +563,20 @@ fn debug_output_leaves_out_personal_data_and_credentials() {
         assert!(!debug.contains(secret), "{secret}");
     }
 }
+
+#[test]
+fn the_logout_confirmation_escapes_the_app_name_and_carries_the_request() {
+    let page = LogoutPage {
+        action: "/oauth2/logout".to_owned(),
+        client_name: Some("\"><script>alert(1)</script>".to_owned()),
+        hidden: vec![("state".to_owned(), "a&b".to_owned()), ("csrf".to_owned(), "ignored".to_owned())],
+    };
+    let html = render(&page).unwrap();
+    assert!(!html.contains("<script"), "{html}");
+    assert!(html.contains("name=\"confirm\" value=\"yes\""));
+    assert!(html.contains("name=\"step\" value=\"logout\""));
+    assert_eq!(html.matches(CSRF_PLACEHOLDER).count(), 1);
+    assert!(html.contains("name=\"state\" value=\"a&#38;b\""), "{html}");
+    let without = render(&LogoutPage { client_name: None, ..page }).unwrap();
+    assert!(!without.contains("sent back to"));
+}
