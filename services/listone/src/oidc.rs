@@ -43,6 +43,8 @@ pub struct OidcParts {
     pub verifier: Arc<AccessTokenVerifier>,
     /// The signing keys (JWKS, rotation).
     pub signing_keys: SigningKeys,
+    /// The group-commit audit writer token issues and refusals go through.
+    pub audit: AuditBatcher,
 }
 
 /// Loads or creates the signing keys and builds the provider for `issuer`.
@@ -63,8 +65,8 @@ pub async fn build(
     let keys = Arc::new(LocalKeys::new(signing_keys.clone(), clock.clone()));
     let verifier = Arc::new(AccessTokenVerifier::new(issuer, DEFAULT_AUDIENCE.to_owned(), keys, clock.clone()));
     let batcher = AuditBatcher::spawn(db.clone(), recorder, BatcherConfig::default());
-    let provider = Provider::new(identity, token_issuer, verifier.clone(), batcher);
-    Ok(OidcParts { provider, verifier, signing_keys })
+    let provider = Provider::new(identity, token_issuer, verifier.clone(), batcher.clone());
+    Ok(OidcParts { provider, verifier, signing_keys, audit: batcher })
 }
 
 /// Arguments of `listone token`.

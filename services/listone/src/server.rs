@@ -138,7 +138,8 @@ pub async fn start(options: ServerOptions, listener: TcpListener) -> Result<Runn
     .await?;
     let signing_keys = oidc.signing_keys.clone();
     // Access tokens first (verified locally, no I/O), then List One Identity session tokens.
-    let jwt: Arc<dyn Authenticator> = Arc::new(JwtAuthenticator::new((*oidc.verifier).clone()));
+    let jwt: Arc<dyn Authenticator> =
+        Arc::new(JwtAuthenticator::new((*oidc.verifier).clone()).with_audit(oidc.audit.clone(), options.clock.clone()));
     let sessions: Arc<dyn Authenticator> =
         Arc::new(SessionAuthenticator::new(identity.sessions.clone(), identity.roles.clone()));
     let mut chain = Vec::new();

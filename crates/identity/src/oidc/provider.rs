@@ -121,6 +121,26 @@ impl Provider {
         }
     }
 
+    /// Audits a request the HTTP edge refused before its parameters could be read (a repeated
+    /// or malformed parameter, two client-authentication methods at once): `action` failed with
+    /// `error`, in the platform log, by an unknown caller (nothing in it can be believed yet).
+    pub async fn audit_unreadable_request(
+        &self,
+        action: &str,
+        error: &OAuthError,
+        ctx: &RequestContext,
+    ) -> Result<(), Error> {
+        self.audit_event(
+            PLATFORM_LOG,
+            service("unknown"),
+            action,
+            Outcome::Failed,
+            ctx,
+            || serde_json::json!({ "error": error.code.as_str(), "reason": error.description }),
+        )
+        .await
+    }
+
     /// Records one audit event through the group-commit batcher (answers after commit).
     pub(crate) async fn audit_event(
         &self,

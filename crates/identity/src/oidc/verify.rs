@@ -121,16 +121,48 @@ pub fn is_jwt_shaped(token: &str) -> bool {
     token.bytes().filter(|b| *b == b'.').count() == 2
 }
 
+/// The audit action of an access token a service refused.
+pub const TOKEN_REJECTED_ACTION: &str = "identity.token.rejected";
+
 /// Authenticates `Authorization: Bearer <access token>` with an [`AccessTokenVerifier`].
 #[derive(Debug, Clone)]
 pub struct JwtAuthenticator {
     verifier: AccessTokenVerifier,
+    audit: Option<(listone_audit::AuditBatcher, listone_core::SharedClock)>,
 }
 
 impl JwtAuthenticator {
     /// Over `verifier`.
     pub fn new(verifier: AccessTokenVerifier) -> Self {
-        Self { verifier }
+        Self { verifier, audit: None }
+    }
+
+    /// Also records every refused JWT ([`TOKEN_REJECTED_ACTION`], in the platform log: nothing in
+    /// a refused token can be trusted to name an organization) with the rule it broke, never
+    /// the token. Through the group-commit writer, so a flood of forgeries costs a batch, not a
+    /// transaction each.
+    pub fn with_audit(mut self, audit: listone_audit::AuditBatcher, clock: listone_core::SharedClock) -> Self {
+        self.audit = Some((audit, clock));
+        self
+    }
+
+    async fn record_refusal(&self, metadata: &MetadataMap, reason: &TokenRejected) {
+        let Some((audit, clock)) = &self.audit else { return };
+        let context = listone_audit::RequestContext::from(listone_core::auth::RequestMeta::from_parts(metadata, None));
+        let actor =
+            listone_audit::AuditActor { kind: listone_audit::ActorKind::Service, id: Some("unknown".to_owned()) };
+        let event = listone_audit::AuditEvent::new(
+            crate::oidc::clients::PLATFORM_LOG,
+            actor,
+            TOKEN_REJECTED_ACTION,
+            listone_audit::Outcome::Failed,
+            clock.now(),
+        )
+        .with_context(context)
+        .with_details(serde_json::json!({ "reason": reason.to_string() }));
+        if let Err(e) = audit.record(event).await {
+            tracing::error!(error = %e, "could not audit a refused access token");
+        }
     }
 }
 
@@ -144,10 +176,14 @@ impl Authenticator for JwtAuthenticator {
         if !is_jwt_shaped(token) {
             return Err(refused());
         }
-        self.verifier.principal(token).await.map_err(|reason| {
-            tracing::debug!(reason = %reason, "access token refused");
-            refused()
-        })
+        match self.verifier.principal(token).await {
+            Ok(principal) => Ok(principal),
+            Err(reason) => {
+                tracing::debug!(reason = %reason, "access token refused");
+                self.record_refusal(metadata, &reason).await;
+                Err(refused())
+            }
+        }
     }
 }
 

@@ -15,6 +15,7 @@ use listone_audit::RequestContext;
 use listone_core::{Error, OrgId, Secret};
 use listone_identity::authn::SignInOutcome;
 use listone_identity::mfa::MfaCode;
+use listone_identity::oidc::error::OAuthError;
 use listone_identity::oidc::provider::authorize::{
     AuthorizeParams, AuthorizeRefusal, AuthorizeStep, ConsentDecision, ValidAuthorization,
 };
@@ -87,11 +88,8 @@ pub async fn authorize_get(
     query: Result<Query<AuthorizeParams>, QueryRejection>,
 ) -> Response {
     let Ok(Query(params)) = query else {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "This sign-in link is not valid",
-            "A parameter is repeated or malformed.",
-        );
+        return unreadable(&state, &ctx, "This sign-in link is not valid", "A parameter is repeated or malformed.")
+            .await;
     };
     let auth = match state.provider.validate_authorization(&params, &ctx).await {
         Ok(auth) => auth,
@@ -123,7 +121,7 @@ pub async fn authorize_post(
     form: Result<Form<AuthorizeForm>, FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
-        return error_page(StatusCode::BAD_REQUEST, "This form is not valid", "A field is repeated or malformed.");
+        return unreadable(&state, &ctx, "This form is not valid", "A field is repeated or malformed.").await;
     };
     let csrf_ok = match (cookie(&headers, CSRF_COOKIE), form.csrf.as_deref()) {
         (Some(cookie), Some(field)) => listone_crypto::constant_time_eq(cookie.as_bytes(), field.as_bytes()),
@@ -484,6 +482,17 @@ fn html(status: StatusCode, body: Result<String, Error>, csrf: Option<&str>) -> 
 
 fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
     html(status, pages::render(&ErrorPage { title: title.to_owned(), message: message.to_owned() }), None)
+}
+
+/// The error page for an authorization request whose parameters cannot be read (repeated or
+/// malformed), once the refusal is audited.
+async fn unreadable(state: &OidcState, ctx: &RequestContext, title: &str, message: &str) -> Response {
+    let error = OAuthError::invalid_request("a parameter is repeated or malformed");
+    if let Err(e) = state.provider.audit_unreadable_request("identity.oauth.authorize", &error, ctx).await {
+        tracing::error!(error = %e, "could not audit a refused authorization");
+        return error_page(StatusCode::INTERNAL_SERVER_ERROR, "Sign-in failed", "Try again.");
+    }
+    error_page(StatusCode::BAD_REQUEST, title, message)
 }
 
 fn refusal_response(state: &OidcState, refusal: AuthorizeRefusal) -> Response {

@@ -59,6 +59,18 @@ pub fn oauth_error(error: &OAuthError, basic: bool) -> Response {
     response
 }
 
+/// Answers a request refused before the provider could read it, once the refusal is audited.
+/// An `invalid_client` here comes from unreadable HTTP Basic credentials, so it asks for Basic.
+async fn refuse_unread(state: &OidcState, action: &str, error: OAuthError, ctx: &RequestContext) -> Response {
+    match state.provider.audit_unreadable_request(action, &error, ctx).await {
+        Ok(()) => oauth_error(&error, error.code == OAuthErrorCode::InvalidClient),
+        Err(e) => {
+            tracing::error!(error = %e, "could not audit a refused request");
+            oauth_error(&OAuthError::server_error(), false)
+        }
+    }
+}
+
 /// `Cache-Control: no-store` and `Pragma: no-cache`, required on token responses.
 pub fn no_store() -> [(header::HeaderName, &'static str); 2] {
     [(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")]
@@ -144,12 +156,13 @@ pub async fn token(
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
-        return oauth_error(&OAuthError::invalid_request("the body must be a form without repeated parameters"), false);
+        let error = OAuthError::invalid_request("the body must be a form without repeated parameters");
+        return refuse_unread(&state, "identity.oauth.token", error, &ctx).await;
     };
     let (credentials, basic) =
         match client_credentials(&headers, form.client_id.as_deref(), form.client_secret.as_deref()) {
             Ok(c) => c,
-            Err(e) => return oauth_error(&e, false),
+            Err(e) => return refuse_unread(&state, "identity.oauth.client_auth", e, &ctx).await,
         };
     let params = TokenParams {
         grant_type: form.grant_type,
@@ -182,15 +195,22 @@ pub async fn introspect(
     form: Result<Form<TokenRefForm>, FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
-        return oauth_error(&OAuthError::invalid_request("the body must be a form without repeated parameters"), false);
+        let error = OAuthError::invalid_request("the body must be a form without repeated parameters");
+        return refuse_unread(&state, "identity.oauth.introspect", error, &ctx).await;
     };
     let (credentials, basic) =
         match client_credentials(&headers, form.client_id.as_deref(), form.client_secret.as_deref()) {
             Ok(c) => c,
-            Err(e) => return oauth_error(&e, false),
+            Err(e) => return refuse_unread(&state, "identity.oauth.client_auth", e, &ctx).await,
         };
     let Some(token) = form.token else {
-        return oauth_error(&OAuthError::invalid_request("token is required"), basic);
+        return refuse_unread(
+            &state,
+            "identity.oauth.introspect",
+            OAuthError::invalid_request("token is required"),
+            &ctx,
+        )
+        .await;
     };
     match state.provider.introspect(&credentials, &token, &ctx).await {
         Ok(answer) => (no_store(), Json(answer)).into_response(),
@@ -206,12 +226,13 @@ pub async fn revoke(
     form: Result<Form<TokenRefForm>, FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
-        return oauth_error(&OAuthError::invalid_request("the body must be a form without repeated parameters"), false);
+        let error = OAuthError::invalid_request("the body must be a form without repeated parameters");
+        return refuse_unread(&state, "identity.oauth.revoke", error, &ctx).await;
     };
     let (credentials, basic) =
         match client_credentials(&headers, form.client_id.as_deref(), form.client_secret.as_deref()) {
             Ok(c) => c,
-            Err(e) => return oauth_error(&e, false),
+            Err(e) => return refuse_unread(&state, "identity.oauth.client_auth", e, &ctx).await,
         };
     let token = form.token.unwrap_or_default();
     match state.provider.revoke(&credentials, &token, form.token_type_hint.as_deref(), &ctx).await {

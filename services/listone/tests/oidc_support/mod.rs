@@ -333,3 +333,304 @@ impl Browser {
         self.keep(response).await
     }
 }
+
+// ---- Refusal checks: audit log, issued rows, raw requests, forged JWTs ----
+
+/// Waits until the outbox has delivered every event (audit entries land in the log).
+pub async fn drain_audit(server: &TestServer) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let pending = listone_core::db::count(
+            server.db().conn(),
+            "SELECT COUNT(*) AS n FROM outbox_event e WHERE NOT EXISTS (SELECT 1 FROM outbox_delivery d \
+             WHERE d.event_id = e.id AND d.delivered_at IS NOT NULL)",
+            [],
+        )
+        .await
+        .unwrap();
+        if pending == 0 {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{pending} outbox events never delivered");
+        server.ctx().outbox.wake();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Every delivered entry of `org`'s audit log with `action`, oldest first.
+pub async fn audit_log(server: &TestServer, org: OrgId, action: &str) -> Vec<listone_audit::AuditEntry> {
+    drain_audit(server).await;
+    let filter = listone_audit::store::EntryFilter { action: Some(action.to_owned()), ..Default::default() };
+    let page = listone_audit::store::PageRequest { page_size: 1000, after_seq: None, newest_first: false };
+    let listed = server.ctx().audit.list_entries(org, &filter, page, false).await.unwrap();
+    listed.entries.into_iter().map(|e| e.entry).collect()
+}
+
+/// The audit log of refusals nobody's organization owns (unknown clients, unreadable requests).
+pub const PLATFORM_LOG: OrgId = listone_identity::oidc::clients::PLATFORM_LOG;
+
+/// The details of an audit entry, parsed.
+pub fn details(entry: &listone_audit::AuditEntry) -> serde_json::Value {
+    serde_json::from_str(&entry.details).unwrap()
+}
+
+/// Asserts that `org`'s log holds exactly `before + 1` entries of `action` and returns the newest,
+/// which must have `outcome` and, when given, `details.reason == reason`.
+pub async fn assert_audited_once(
+    server: &TestServer,
+    org: OrgId,
+    action: &str,
+    before: usize,
+    outcome: listone_audit::Outcome,
+    reason: Option<&str>,
+) -> listone_audit::AuditEntry {
+    let entries = audit_log(server, org, action).await;
+    assert_eq!(entries.len(), before + 1, "one new {action} entry: {entries:#?}");
+    let entry = entries.last().unwrap().clone();
+    assert_eq!(entry.outcome, outcome, "{entry:#?}");
+    if let Some(reason) = reason {
+        assert_eq!(details(&entry)["reason"], reason, "{entry:#?}");
+    }
+    entry
+}
+
+/// Asserts that no audit payload (outbox events and delivered entries of `orgs` and the platform
+/// log) contains any of `secrets` (tokens, codes, verifiers, client secrets).
+pub async fn assert_no_secret_audited(server: &TestServer, orgs: &[OrgId], secrets: &[String]) {
+    use sea_orm::ConnectionTrait;
+    drain_audit(server).await;
+    let conn = server.db().conn();
+    let stmt = listone_core::db::statement(
+        conn.get_database_backend(),
+        "SELECT payload FROM outbox_event WHERE topic = 'audit.entry'",
+        [],
+    );
+    let mut texts = Vec::new();
+    for row in conn.query_all_raw(stmt).await.unwrap() {
+        let payload: serde_json::Value = row.try_get("", "payload").unwrap();
+        texts.push(payload.to_string());
+    }
+    for org in orgs.iter().chain([&PLATFORM_LOG]) {
+        let filter = listone_audit::store::EntryFilter::default();
+        let page = listone_audit::store::PageRequest { page_size: 1000, after_seq: None, newest_first: false };
+        let listed = server.ctx().audit.list_entries(*org, &filter, page, true).await.unwrap();
+        texts.extend(listed.entries.iter().map(|e| format!("{e:?}")));
+    }
+    assert!(!texts.is_empty());
+    for secret in secrets.iter().filter(|s| s.len() >= 16) {
+        for text in &texts {
+            assert!(!text.contains(secret.as_str()), "a secret was audited: {text}");
+        }
+    }
+}
+
+/// Rows that stand for issued credentials: grants, refresh tokens, authorization codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IssuedRows {
+    pub grants: i64,
+    pub refresh_tokens: i64,
+    pub codes: i64,
+}
+
+/// How many grants, refresh tokens and codes exist now.
+pub async fn issued_rows(server: &TestServer) -> IssuedRows {
+    let conn = server.db().conn();
+    let count = |table: &'static str| async move {
+        listone_core::db::count(conn, &format!("SELECT COUNT(*) AS n FROM {table}"), []).await.unwrap()
+    };
+    IssuedRows {
+        grants: count("oauth_grant").await,
+        refresh_tokens: count("oauth_refresh_token").await,
+        codes: count("oauth_authorization_code").await,
+    }
+}
+
+/// A back-channel answer: status, `WWW-Authenticate`, and the JSON body (`null` when not JSON).
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub www_authenticate: Option<String>,
+    pub body: serde_json::Value,
+}
+
+impl Answer {
+    /// The `error` code of the body.
+    pub fn error(&self) -> Option<&str> {
+        self.body["error"].as_str()
+    }
+
+    /// Asserts a refusal with `status` and `error`, and that no token came with it.
+    pub fn assert_refused(&self, status: u16, error: &str) {
+        assert_eq!((self.status, self.error()), (status, Some(error)), "{self:?}");
+        for field in ["access_token", "refresh_token", "id_token"] {
+            assert!(self.body.get(field).is_none(), "nothing is issued with a refusal: {self:?}");
+        }
+    }
+}
+
+/// POSTs the form `body` (already encoded, so parameters can repeat) to `path`, with HTTP Basic
+/// client authentication when `basic` is given (parts sent as they are).
+pub async fn post_raw(base: &str, path: &str, basic: Option<(&str, &str)>, body: String) -> Answer {
+    let mut request = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body);
+    if let Some((id, secret)) = basic {
+        request = request.basic_auth(id, Some(secret));
+    }
+    let response = request.send().await.unwrap();
+    answer(response).await
+}
+
+/// POSTs `form` to `path` with HTTP Basic client authentication when `basic` is given.
+pub async fn post_form(base: &str, path: &str, basic: Option<(&str, &str)>, form: &[(&str, &str)]) -> Answer {
+    let body = reqwest::Url::parse_with_params("http://x/", form).unwrap().query().unwrap_or_default().to_owned();
+    post_raw(base, path, basic, body).await
+}
+
+/// `GET /oauth2/userinfo` with `Authorization: Bearer <token>`.
+pub async fn userinfo(base: &str, token: &str) -> Answer {
+    let response =
+        reqwest::Client::new().get(format!("{base}/oauth2/userinfo")).bearer_auth(token).send().await.unwrap();
+    answer(response).await
+}
+
+async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status().as_u16();
+    let www_authenticate = response.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
+    let text = response.text().await.unwrap();
+    Answer { status, www_authenticate, body: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null) }
+}
+
+/// Unpadded base64url (RFC 4648 §5).
+pub fn b64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// Decodes unpadded base64url.
+pub fn b64url_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let (mut bytes, mut acc, mut bits) = (Vec::new(), 0u32, 0u32);
+    for c in text.bytes() {
+        acc = (acc << 6) | ALPHABET.iter().position(|a| *a == c).expect("base64url") as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            bytes.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    bytes
+}
+
+/// HMAC-SHA256 (RFC 2104), for forging HS256 tokens.
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    let mut block = [0u8; 64];
+    if key.len() > 64 {
+        block[..32].copy_from_slice(&listone_crypto::sha256(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let pad = |byte: u8| block.iter().map(|b| b ^ byte).collect::<Vec<u8>>();
+    let mut inner = pad(0x36);
+    inner.extend_from_slice(message);
+    let mut outer = pad(0x5c);
+    outer.extend_from_slice(&listone_crypto::sha256(&inner));
+    listone_crypto::sha256(&outer)
+}
+
+/// A compact JWT with `header` and `claims` and the signature bytes `sign` makes of its input.
+pub fn forge_jwt(
+    header: &serde_json::Value,
+    claims: &serde_json::Value,
+    sign: impl FnOnce(&[u8]) -> Vec<u8>,
+) -> String {
+    let input = format!("{}.{}", b64url(header.to_string().as_bytes()), b64url(claims.to_string().as_bytes()));
+    let signature = sign(input.as_bytes());
+    format!("{input}.{}", b64url(&signature))
+}
+
+/// Grants of a confidential code client that also refreshes.
+pub const CODE_AND_REFRESH: [GrantType; 2] = [GrantType::AuthorizationCode, GrantType::RefreshToken];
+
+/// For the refusal tests: one organization with a user (alice), a confidential code client
+/// (refresh too) and a public one.
+pub struct RefusalFixture {
+    pub server: TestServer,
+    pub base: String,
+    pub org: OrgId,
+    pub id: String,
+    pub secret: String,
+    pub public_id: String,
+    /// Every token, code, verifier and secret seen, for the audit scan.
+    pub secrets: Vec<String>,
+}
+
+impl RefusalFixture {
+    pub async fn new() -> Self {
+        let server = TestServer::start().await;
+        let org = org(&server, "acme").await;
+        user(&server, org, "alice", &[]).await;
+        let (id, secret) =
+            client(&server, org, ClientType::Confidential, &CODE_AND_REFRESH, None, IdTokenAlg::Rs256).await;
+        let grants = [GrantType::AuthorizationCode];
+        let (public_id, _) = client(&server, org, ClientType::Public, &grants, None, IdTokenAlg::Rs256).await;
+        let secret = secret.unwrap();
+        let base = issuer(&server);
+        Self { server, base, org, id, secrets: vec![secret.clone()], secret, public_id }
+    }
+
+    /// A fresh code for the confidential client (signing alice in the first time).
+    pub async fn code(&mut self, browser: &mut Browser, scope: &str) -> Authorized {
+        let authorized = authorize(browser, &self.base, &self.id, "alice", scope).await;
+        self.secrets.extend([authorized.code.clone(), authorized.verifier.clone()]);
+        authorized
+    }
+
+    /// Redeems `authorized` with `form` fields replacing the defaults (Basic auth as the
+    /// confidential client unless `as_client` names another).
+    pub async fn redeem_with(
+        &self,
+        authorized: &Authorized,
+        as_client: Option<(&str, &str)>,
+        replace: &[(&str, Option<&str>)],
+    ) -> Answer {
+        let mut form: Vec<(&str, &str)> = vec![
+            ("grant_type", "authorization_code"),
+            ("code", authorized.code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", authorized.verifier.as_str()),
+        ];
+        for (name, value) in replace {
+            form.retain(|(n, _)| n != name);
+            if let Some(value) = value {
+                form.push((name, value));
+            }
+        }
+        let basic = as_client.unwrap_or((&self.id, &self.secret));
+        post_form(&self.base, "/oauth2/token", Some(basic), &form).await
+    }
+
+    /// A token request as the confidential client.
+    pub async fn token(&self, form: &[(&str, &str)]) -> Answer {
+        post_form(&self.base, "/oauth2/token", Some((&self.id, &self.secret)), form).await
+    }
+
+    /// A refresh request as the confidential client.
+    pub async fn refresh(&self, refresh_token: &str) -> Answer {
+        self.token(&[("grant_type", "refresh_token"), ("refresh_token", refresh_token)]).await
+    }
+
+    pub async fn finish(self) {
+        assert_no_secret_audited(&self.server, &[self.org], &self.secrets).await;
+        self.server.shutdown().await;
+    }
+}

@@ -205,12 +205,16 @@ impl Provider {
                 AuthorizeRefusal::Show(e) => (e, params.client_id.as_deref()),
                 AuthorizeRefusal::Redirect(r) => (&r.error, params.client_id.as_deref()),
             };
-            let client = client.filter(|c| c.len() <= 64).unwrap_or("unknown");
-            let org = self.identity.clients.find(client).await.ok().flatten().and_then(|c| c.org_id);
+            // An id nobody registered is the caller's text, not a client: recorded as `unknown`.
+            let found = match client.filter(|c| c.len() <= 64) {
+                Some(id) => self.identity.clients.find(id).await.ok().flatten(),
+                None => None,
+            };
+            let org = found.as_ref().and_then(|c| c.org_id);
             let logged = self
                 .audit_event(
                     org.unwrap_or(crate::oidc::clients::PLATFORM_LOG),
-                    service(client),
+                    service(found.as_ref().map_or("unknown", |c| c.id.as_str())),
                     "identity.oauth.authorize",
                     Outcome::Failed,
                     ctx,

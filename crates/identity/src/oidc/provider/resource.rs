@@ -9,6 +9,7 @@ use super::{ClientCredentials, MAX_PARAM_CHARS, Provider, service};
 use crate::oidc::claims::{AccessClaims, SubjectKind};
 use crate::oidc::clients::{Client, PLATFORM_LOG};
 use crate::oidc::error::{OAuthError, OAuthErrorCode};
+use crate::oidc::verify::TokenRejected;
 
 /// An introspection answer (RFC 7662 §2.2). Inactive tokens say only `active: false`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -69,6 +70,17 @@ pub struct LogoutCheck {
     pub client_name: Option<String>,
 }
 
+/// Why a bearer access token is not active.
+#[derive(Debug)]
+enum Inactive {
+    /// It does not verify (shape, algorithm, key, signature, type, issuer, audience, times).
+    Rejected(TokenRejected),
+    /// It verifies but was revoked by its `jti`.
+    Revoked(Box<AccessClaims>),
+    /// It verifies but its grant was revoked or ended.
+    GrantEnded(Box<AccessClaims>),
+}
+
 /// Where the browser goes after logout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogoutOutcome {
@@ -81,19 +93,28 @@ pub enum LogoutOutcome {
 impl Provider {
     /// The claims of a valid, unrevoked access token of a live grant; `None` otherwise.
     pub async fn active_access_token(&self, token: &str) -> Result<Option<AccessClaims>, Error> {
-        let Ok(claims) = self.verifier.verify(token).await else {
-            return Ok(None);
+        Ok(self.access_token_status(token).await?.ok())
+    }
+
+    /// The claims of an active access token, or why it is not active.
+    async fn access_token_status(&self, token: &str) -> Result<Result<AccessClaims, Inactive>, Error> {
+        let claims = match self.verifier.verify(token).await {
+            Ok(claims) => claims,
+            Err(rejected) => return Ok(Err(Inactive::Rejected(rejected))),
         };
         if self.identity.grants.is_access_token_revoked(&claims.jti).await? {
-            return Ok(None);
+            return Ok(Err(Inactive::Revoked(Box::new(claims))));
         }
         if let Some(gid) = &claims.gid {
-            let Some(gid) = crate::oidc::grants::GrantId::parse(gid) else { return Ok(None) };
-            if !self.identity.grants.is_grant_active(gid).await? {
-                return Ok(None);
+            let active = match crate::oidc::grants::GrantId::parse(gid) {
+                Some(gid) => self.identity.grants.is_grant_active(gid).await?,
+                None => false,
+            };
+            if !active {
+                return Ok(Err(Inactive::GrantEnded(Box::new(claims))));
             }
         }
-        Ok(Some(claims))
+        Ok(Ok(claims))
     }
 
     /// RFC 7662: what a token is, for a confidential client of the same organization (or any
@@ -106,6 +127,18 @@ impl Provider {
     ) -> Result<Introspection, OAuthError> {
         let client = self.authenticate_client(credentials, ctx).await?;
         if client.org_id.is_none() || credentials.client_secret.is_none() {
+            // Only an organization's confidential clients may introspect.
+            let org = client.org_id.unwrap_or(PLATFORM_LOG);
+            let reason = if credentials.client_secret.is_none() { "public_client" } else { "no_organization" };
+            self.audit_event(
+                org,
+                service(&client.id),
+                "identity.oauth.client_auth",
+                Outcome::Failed,
+                ctx,
+                || serde_json::json!({ "endpoint": "introspect", "reason": reason }),
+            )
+            .await?;
             return Err(OAuthError::invalid_client());
         }
         if token.is_empty() || token.len() > MAX_PARAM_CHARS {
@@ -127,7 +160,8 @@ impl Provider {
                     jti: Some(c.jti),
                     org_id: Some(c.org_id),
                 },
-                _ => Introspection::default(),
+                Some(_) => self.other_org_introspection(&client, "access_token", ctx).await?,
+                None => Introspection::default(),
             });
         }
         Ok(match self.identity.grants.refresh_token_info(token).await? {
@@ -142,8 +176,30 @@ impl Provider {
                 org_id: Some(info.grant.org_id),
                 ..Introspection::default()
             },
+            Some(info) if info.active => self.other_org_introspection(&client, "refresh_token", ctx).await?,
             _ => Introspection::default(),
         })
+    }
+
+    /// The answer to a client asking about another organization's live token: inactive, as if
+    /// unknown, and audited in the asking client's log (a tenant probing another's tokens).
+    async fn other_org_introspection(
+        &self,
+        client: &Client,
+        token_type: &str,
+        ctx: &RequestContext,
+    ) -> Result<Introspection, Error> {
+        let org = client.org_id.unwrap_or(PLATFORM_LOG);
+        self.audit_event(
+            org,
+            service(&client.id),
+            "identity.oauth.introspect",
+            Outcome::Denied,
+            ctx,
+            || serde_json::json!({ "client_id": client.id, "token_type": token_type, "reason": "other_organization" }),
+        )
+        .await?;
+        Ok(Introspection::default())
     }
 
     /// RFC 7009: revokes a refresh token (its whole grant) or an access token (its `jti`) of the
@@ -157,16 +213,29 @@ impl Provider {
         ctx: &RequestContext,
     ) -> Result<(), OAuthError> {
         let client = self.authenticate_client(credentials, ctx).await?;
-        if token.is_empty() {
-            return Err(OAuthError::invalid_request("token is required"));
-        }
-        if token.len() > MAX_PARAM_CHARS {
-            return Ok(());
-        }
-        if let Some(hint) = token_type_hint
-            && !matches!(hint, "access_token" | "refresh_token")
-        {
-            return Err(OAuthError::new(OAuthErrorCode::UnsupportedTokenType, "token_type_hint is not supported"));
+        let own_log = client.org_id.unwrap_or(PLATFORM_LOG);
+        let refusal = if token.is_empty() {
+            Some((own_log, "token_missing", Some(OAuthError::invalid_request("token is required"))))
+        } else if token_type_hint.is_some_and(|hint| !matches!(hint, "access_token" | "refresh_token")) {
+            let error = OAuthError::new(OAuthErrorCode::UnsupportedTokenType, "token_type_hint is not supported");
+            Some((own_log, "unsupported_token_type", Some(error)))
+        } else if token.len() > MAX_PARAM_CHARS {
+            // Never issued, so nobody's token (the platform log, as the grant store does); 200.
+            Some((PLATFORM_LOG, "unknown_token", None))
+        } else {
+            None
+        };
+        if let Some((org, reason, error)) = refusal {
+            self.audit_event(
+                org,
+                service(&client.id),
+                "identity.oauth.revoke",
+                Outcome::Failed,
+                ctx,
+                || serde_json::json!({ "client_id": client.id, "reason": reason }),
+            )
+            .await?;
+            return error.map_or(Ok(()), Err);
         }
         if token.bytes().filter(|b| *b == b'.').count() == 2 {
             return Ok(self.revoke_access_token(&client, token, ctx).await?);
@@ -193,11 +262,39 @@ impl Provider {
     /// OpenID Connect userinfo: the claims the token's scopes allow. `invalid_token` for an
     /// invalid, expired or revoked token; `insufficient_scope` without `openid`.
     pub async fn userinfo(&self, token: &str, ctx: &RequestContext) -> Result<serde_json::Value, OAuthError> {
-        let Some(claims) = self.active_access_token(token).await? else {
-            return Err(OAuthError::new(OAuthErrorCode::InvalidToken, "the access token is invalid or expired"));
+        let claims = match self.access_token_status(token).await? {
+            Ok(claims) => claims,
+            Err(inactive) => {
+                // Only what verified may be believed: the org and client of a revoked token.
+                let (org, client, reason) = match &inactive {
+                    Inactive::Rejected(rejected) => (PLATFORM_LOG, None, rejected.to_string()),
+                    Inactive::Revoked(c) => (c.org_id, Some(c.client_id.as_str()), "revoked".to_owned()),
+                    Inactive::GrantEnded(c) => (c.org_id, Some(c.client_id.as_str()), "grant_inactive".to_owned()),
+                };
+                let actor = service(client.unwrap_or("unknown"));
+                self.audit_event(
+                    org,
+                    actor,
+                    "identity.oauth.userinfo",
+                    Outcome::Failed,
+                    ctx,
+                    || serde_json::json!({ "error": "invalid_token", "reason": reason }),
+                )
+                .await?;
+                return Err(OAuthError::new(OAuthErrorCode::InvalidToken, "the access token is invalid or expired"));
+            }
         };
         let scopes: Vec<String> = claims.scopes().into_iter().collect();
         if claims.sub_kind != SubjectKind::User || !scopes.iter().any(|s| s == "openid") {
+            self.audit_event(
+                claims.org_id,
+                service(&claims.client_id),
+                "identity.oauth.userinfo",
+                Outcome::Denied,
+                ctx,
+                || serde_json::json!({ "error": "insufficient_scope", "client_id": claims.client_id }),
+            )
+            .await?;
             return Err(OAuthError::new(OAuthErrorCode::InsufficientScope, "the token lacks the openid scope"));
         }
         let user_id = claims.sub.parse().map_err(|_| OAuthError::new(OAuthErrorCode::InvalidToken, "bad subject"))?;
