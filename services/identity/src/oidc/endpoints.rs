@@ -148,6 +148,44 @@ pub struct TokenForm {
     scope: Option<String>,
 }
 
+/// A back-channel form that may carry client credentials.
+trait ClientForm {
+    /// `client_id` and `client_secret` from the form.
+    fn client_fields(&self) -> (Option<&str>, Option<&str>);
+}
+
+impl ClientForm for TokenForm {
+    fn client_fields(&self) -> (Option<&str>, Option<&str>) {
+        (self.client_id.as_deref(), self.client_secret.as_deref())
+    }
+}
+
+impl ClientForm for TokenRefForm {
+    fn client_fields(&self) -> (Option<&str>, Option<&str>) {
+        (self.client_id.as_deref(), self.client_secret.as_deref())
+    }
+}
+
+/// The decoded form and the client's credentials (and whether they came by HTTP Basic); a form
+/// that cannot be read, or conflicting credentials, are refused and audited under `action`.
+async fn read_form<F: ClientForm>(
+    state: &OidcState,
+    ctx: &RequestContext,
+    headers: &HeaderMap,
+    form: Result<Form<F>, FormRejection>,
+    action: &str,
+) -> Result<(F, ClientCredentials, bool), Response> {
+    let Ok(Form(form)) = form else {
+        let error = OAuthError::invalid_request("the body must be a form without repeated parameters");
+        return Err(refuse_unread(state, action, error, ctx).await);
+    };
+    let (id, secret) = form.client_fields();
+    match client_credentials(headers, id, secret) {
+        Ok((credentials, basic)) => Ok((form, credentials, basic)),
+        Err(e) => Err(refuse_unread(state, "identity.oauth.client_auth", e, ctx).await),
+    }
+}
+
 /// `POST /oauth2/token`.
 pub async fn token(
     State(state): State<OidcState>,
@@ -155,15 +193,10 @@ pub async fn token(
     headers: HeaderMap,
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        let error = OAuthError::invalid_request("the body must be a form without repeated parameters");
-        return refuse_unread(&state, "identity.oauth.token", error, &ctx).await;
+    let (form, credentials, basic) = match read_form(&state, &ctx, &headers, form, "identity.oauth.token").await {
+        Ok(read) => read,
+        Err(refused) => return refused,
     };
-    let (credentials, basic) =
-        match client_credentials(&headers, form.client_id.as_deref(), form.client_secret.as_deref()) {
-            Ok(c) => c,
-            Err(e) => return refuse_unread(&state, "identity.oauth.client_auth", e, &ctx).await,
-        };
     let params = TokenParams {
         grant_type: form.grant_type,
         code: form.code,
@@ -194,23 +227,13 @@ pub async fn introspect(
     headers: HeaderMap,
     form: Result<Form<TokenRefForm>, FormRejection>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        let error = OAuthError::invalid_request("the body must be a form without repeated parameters");
-        return refuse_unread(&state, "identity.oauth.introspect", error, &ctx).await;
+    let action = "identity.oauth.introspect";
+    let (form, credentials, basic) = match read_form(&state, &ctx, &headers, form, action).await {
+        Ok(read) => read,
+        Err(refused) => return refused,
     };
-    let (credentials, basic) =
-        match client_credentials(&headers, form.client_id.as_deref(), form.client_secret.as_deref()) {
-            Ok(c) => c,
-            Err(e) => return refuse_unread(&state, "identity.oauth.client_auth", e, &ctx).await,
-        };
     let Some(token) = form.token else {
-        return refuse_unread(
-            &state,
-            "identity.oauth.introspect",
-            OAuthError::invalid_request("token is required"),
-            &ctx,
-        )
-        .await;
+        return refuse_unread(&state, action, OAuthError::invalid_request("token is required"), &ctx).await;
     };
     match state.provider.introspect(&credentials, &token, &ctx).await {
         Ok(answer) => (no_store(), Json(answer)).into_response(),
@@ -225,15 +248,10 @@ pub async fn revoke(
     headers: HeaderMap,
     form: Result<Form<TokenRefForm>, FormRejection>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        let error = OAuthError::invalid_request("the body must be a form without repeated parameters");
-        return refuse_unread(&state, "identity.oauth.revoke", error, &ctx).await;
+    let (form, credentials, basic) = match read_form(&state, &ctx, &headers, form, "identity.oauth.revoke").await {
+        Ok(read) => read,
+        Err(refused) => return refused,
     };
-    let (credentials, basic) =
-        match client_credentials(&headers, form.client_id.as_deref(), form.client_secret.as_deref()) {
-            Ok(c) => c,
-            Err(e) => return refuse_unread(&state, "identity.oauth.client_auth", e, &ctx).await,
-        };
     let token = form.token.unwrap_or_default();
     match state.provider.revoke(&credentials, &token, form.token_type_hint.as_deref(), &ctx).await {
         Ok(()) => (StatusCode::OK, no_store()).into_response(),
