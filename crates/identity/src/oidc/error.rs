@@ -1,6 +1,7 @@
 //! OAuth 2.0 / OpenID Connect protocol errors: the error codes of RFC 6749 §4.1.2.1 and §5.2,
-//! RFC 7009 and OpenID Connect Core §3.1.2.6, each with a fixed description that carries no
-//! personal data and no hint of which check failed beyond what the code already says.
+//! RFC 7009 and OpenID Connect Core §3.1.2.6, each with a fixed description naming the rule that
+//! failed (so a developer can fix the request) and never personal data, tokens or secrets.
+//! Client authentication is the exception: every refusal reads the same `invalid_client`.
 
 use listone_core::Error;
 
