@@ -9,7 +9,7 @@
 //!
 //! Batches form without timers: the task takes the first queued event, then whatever else is
 //! already queued (up to [`BatcherConfig::max_batch`]), writes them in one `Database::begin()`
-//! transaction and commits. A lone event commits at once; under load, events queue up while the
+//! transaction (multi-row inserts, not one statement per event) and commits. A lone event commits at once; under load, events queue up while the
 //! previous batch commits and go into the next one together.
 //!
 //! Failures: an event that fails validation gets its own `INVALID_ARGUMENT` and the rest of its
@@ -22,6 +22,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use listone_core::outbox;
 use listone_core::{Database, Error, EventId};
 use sea_orm::{DatabaseTransaction, TransactionTrait as _};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -189,23 +190,32 @@ impl Writer {
         }
     }
 
-    /// Writes each event in `txn`; `Err` when the transaction can no longer be committed.
+    /// Writes each event in `txn`; `Err` when the transaction can no longer be committed. Events
+    /// without personal details are validated one by one, then inserted together in multi-row
+    /// statements (one round trip per [`outbox::MAX_ROWS_PER_INSERT`] events, not one per event).
     async fn write_each(&self, txn: &DatabaseTransaction, events: Vec<AuditEvent>) -> Result<Vec<Written>, Error> {
         let mut written = Vec::with_capacity(events.len());
+        let mut plain = Vec::with_capacity(events.len());
         for event in events {
             let outcome = if event.personal.is_some() {
                 self.write_personal(txn, event).await?
             } else {
-                match self.recorder.record(txn, event).await {
-                    Ok(id) => Written::Ok(id),
-                    // Validation fails before any statement runs, so the transaction is intact.
+                // Without personal details, preparing runs no statement.
+                match self.recorder.prepare(txn, event).await.and_then(|new| outbox::check(&new).map(|()| new)) {
+                    Ok(new) => {
+                        let id = new.id;
+                        plain.push(new);
+                        Written::Ok(id)
+                    }
+                    // Refused before any statement ran: the transaction is intact.
                     Err(err @ Error::InvalidArgument { .. }) => Written::Rejected(err),
-                    // Anything else may have broken the transaction (PostgreSQL aborts it).
                     Err(err) => return Err(err),
                 }
             };
             written.push(outcome);
         }
+        // Every event was checked above, so a failure here is the database's: the batch rolls back.
+        self.recorder.record_prepared(txn, plain).await?;
         Ok(written)
     }
 

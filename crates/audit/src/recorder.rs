@@ -100,6 +100,17 @@ impl AuditRecorder {
         outbox::enqueue(conn, self.clock.as_ref(), new).await
     }
 
+    /// Writes events [`AuditRecorder::prepare`]d earlier, in `conn` (the caller's transaction),
+    /// in multi-row inserts: what a batch of [`AuditRecorder::record`] calls writes, in fewer
+    /// statements. Nothing is written if one breaks an outbox limit.
+    pub async fn record_prepared<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<EventId>, Error> {
+        outbox::enqueue_all(conn, self.clock.as_ref(), events).await
+    }
+
     /// Validates `event` and seals its personal details (creating the subject key in `conn` when
     /// needed), giving the outbox event [`AuditRecorder::record`] would write.
     pub async fn prepare<C: ConnectionTrait>(&self, conn: &C, event: AuditEvent) -> Result<NewEvent, Error> {

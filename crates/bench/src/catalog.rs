@@ -11,7 +11,7 @@ use listone_testkit::TestServer;
 
 use crate::error::BenchError;
 use crate::measure::{Budget, Figures};
-use crate::{audit, grpc, identity, sha256, storage};
+use crate::{audit, grpc, identity, oidc, sha256, storage};
 
 /// What an engine benchmark returns.
 pub type BenchFuture<'a> = Pin<Box<dyn Future<Output = Result<Figures, BenchError>> + Send + 'a>>;
@@ -60,10 +60,71 @@ pub const ENGINE_BENCHES: &[EngineBench] = &[
     EngineBench { name: "audit_leaf_sha256", baseline: None, run: audit::leaf_sha256 },
     EngineBench { name: "audit_verify", baseline: Some("audit_leaf_sha256"), run: audit::verify },
     EngineBench { name: "identity_password_signin", baseline: Some("raw_insert"), run: identity::password_signin },
+    EngineBench { name: "oidc_jwt_verify_es256", baseline: Some("grpc_empty_call"), run: oidc::jwt_verify_es256 },
+    EngineBench { name: "oidc_jwt_verify_rs256", baseline: Some("grpc_empty_call"), run: oidc::jwt_verify_rs256 },
+    EngineBench { name: "identity_get_org_call", baseline: Some("grpc_empty_call"), run: oidc::static_token_call },
+    EngineBench {
+        name: "oidc_jwt_authenticated_call",
+        baseline: Some("grpc_empty_call"),
+        run: oidc::jwt_authenticated_call,
+    },
+    EngineBench {
+        name: "oidc_client_credentials_es256",
+        baseline: Some("grpc_empty_call"),
+        run: oidc::client_credentials_es256,
+    },
+    EngineBench {
+        name: "oidc_client_credentials_rs256",
+        baseline: Some("grpc_empty_call"),
+        run: oidc::client_credentials_rs256,
+    },
 ];
+
+/// Whether `name` runs when `--only` names `only`: everything when it names nothing, otherwise
+/// the benchmarks named and the baselines they are divided by.
+pub fn selected(only: &[String], name: &str) -> bool {
+    let baselines =
+        ENGINE_BENCHES.iter().map(|b| (b.name, b.baseline)).chain(CPU_BENCHES.iter().map(|b| (b.name, b.baseline)));
+    only.is_empty()
+        || only.iter().any(|o| o == name)
+        || baselines.filter(|(n, _)| only.iter().any(|o| o == n)).any(|(_, baseline)| baseline == Some(name))
+}
+
+/// Whether a benchmark of this name exists.
+pub fn exists(name: &str) -> bool {
+    ENGINE_BENCHES.iter().any(|b| b.name == name) || CPU_BENCHES.iter().any(|b| b.name == name)
+}
 
 /// Benchmarks with no server or database (reported with engine `none`).
 pub const CPU_BENCHES: &[CpuBench] = &[
     CpuBench { name: "raw_sha256", baseline: None, run: sha256::raw_sha256 },
     CpuBench { name: "identity_argon2id_verify", baseline: Some("raw_sha256"), run: identity::argon2id_verify },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_selects_the_named_benchmarks_and_their_baselines() {
+        let only = ["oidc_client_credentials_es256".to_owned()];
+        assert!(selected(&only, "oidc_client_credentials_es256"));
+        assert!(selected(&only, "grpc_empty_call"));
+        assert!(!selected(&only, "raw_insert") && !selected(&only, "oidc_client_credentials_rs256"));
+        assert!(selected(&[], "raw_insert"));
+    }
+
+    #[test]
+    fn names_are_unique_and_baselines_exist_and_run_first() {
+        let names: Vec<&str> =
+            ENGINE_BENCHES.iter().map(|b| b.name).chain(CPU_BENCHES.iter().map(|b| b.name)).collect();
+        for (i, name) in names.iter().enumerate() {
+            assert!(!names[..i].contains(name), "{name} is listed twice");
+        }
+        for (i, bench) in ENGINE_BENCHES.iter().enumerate() {
+            if let Some(baseline) = bench.baseline {
+                assert!(ENGINE_BENCHES[..i].iter().any(|b| b.name == baseline), "{} before {baseline}", bench.name);
+            }
+        }
+    }
+}

@@ -9,7 +9,7 @@ use std::time::Duration;
 use listone_core::Engine;
 use listone_testkit::{TEST_DATABASE_URL_ENV, TestServer, TestServerOptions};
 
-use crate::catalog::{ENGINE_BENCHES, EngineContext};
+use crate::catalog::{self, ENGINE_BENCHES, EngineContext};
 use crate::error::BenchError;
 use crate::options::Options;
 use crate::report::{self, Measured};
@@ -55,7 +55,7 @@ pub async fn run_pass(engine: Engine, options: &Options) -> Result<Vec<Measured>
     }
     let ctx = EngineContext { server, budget: options.budget(), concurrency: options.concurrency };
     let mut measured = Vec::with_capacity(ENGINE_BENCHES.len());
-    for bench in ENGINE_BENCHES {
+    for bench in ENGINE_BENCHES.iter().filter(|b| catalog::selected(&options.only, b.name)) {
         let figures = (bench.run)(&ctx).await.map_err(|e| BenchError(format!("{}: {e}", bench.name)))?;
         let result = Measured::new(bench.name, engine.name(), bench.baseline, figures);
         report::progress(&result);

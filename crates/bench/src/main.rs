@@ -13,6 +13,7 @@ mod error;
 mod grpc;
 mod identity;
 mod measure;
+mod oidc;
 mod options;
 mod report;
 mod sha256;
@@ -61,8 +62,11 @@ fn run(options: &Options) -> Result<(), BenchError> {
         budget.warmup.as_secs_f64(),
         options.concurrency
     );
+    if let Some(unknown) = options.only.iter().find(|name| !catalog::exists(name)) {
+        return Err(BenchError(format!("--only: no benchmark is called `{unknown}`")));
+    }
     let mut measured = Vec::new();
-    for bench in CPU_BENCHES {
+    for bench in CPU_BENCHES.iter().filter(|b| catalog::selected(&options.only, b.name)) {
         let figures = (bench.run)(&budget)?;
         let result = Measured::new(bench.name, NO_ENGINE, bench.baseline, figures);
         report::progress(&result);

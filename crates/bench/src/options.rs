@@ -21,12 +21,13 @@ pub const MAX_OPS: u64 = 8_000_000;
 
 /// Usage text.
 pub const USAGE: &str = "\
-usage: listone-bench [--quick] [--duration SECS] [--concurrency N]
+usage: listone-bench [--quick] [--duration SECS] [--concurrency N] [--only NAME,...]
                      [--postgres-url URL | --no-postgres] [--out PATH]
 
   --quick            1 s per benchmark instead of 5 s
   --duration SECS    timed phase per benchmark (after a warm-up of a fifth of it)
   --concurrency N    concurrent client tasks (default 16)
+  --only NAME,...    only these benchmarks (and the baselines they are divided by)
   --postgres-url URL run the PostgreSQL pass there (default: LISTONE_TEST_DATABASE_URL, else
                      postgres://postgres@127.0.0.1:5432/postgres if it answers)
   --no-postgres      SQLite only
@@ -63,6 +64,8 @@ pub struct Options {
     pub postgres: PostgresTarget,
     /// Where the JSON goes.
     pub out: PathBuf,
+    /// Benchmarks to run (with their baselines); empty runs every one.
+    pub only: Vec<String>,
     /// Set in the child processes this binary starts: run one engine's pass, print JSON.
     pub engine_pass: Option<Engine>,
 }
@@ -78,6 +81,7 @@ impl Options {
                 .filter(|u| !u.trim().is_empty())
                 .map_or(PostgresTarget::Auto, PostgresTarget::Url),
             out: workspace_root().join("target/bench/results.json"),
+            only: Vec::new(),
             engine_pass: None,
         };
         let mut args = args.into_iter();
@@ -93,6 +97,14 @@ impl Options {
                         .ok()
                         .filter(|n| (1..=1024).contains(n))
                         .ok_or_else(|| UsageError::Invalid("--concurrency must be 1 to 1024".to_owned()))?;
+                }
+                "--only" => {
+                    options.only = value("--only")?
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|name| !name.is_empty())
+                        .map(str::to_owned)
+                        .collect();
                 }
                 "--postgres-url" => options.postgres = PostgresTarget::Url(value("--postgres-url")?),
                 "--no-postgres" => options.postgres = PostgresTarget::Off,
@@ -118,14 +130,18 @@ impl Options {
 
     /// The arguments that make a child process run `engine`'s pass with these settings.
     pub fn engine_pass_args(&self, engine: Engine) -> Vec<String> {
-        vec![
+        let mut args = vec![
             "--engine-pass".to_owned(),
             engine.name().to_owned(),
             "--duration".to_owned(),
             self.duration.as_secs_f64().to_string(),
             "--concurrency".to_owned(),
             self.concurrency.to_string(),
-        ]
+        ];
+        if !self.only.is_empty() {
+            args.extend(["--only".to_owned(), self.only.join(",")]);
+        }
+        args
     }
 }
 
@@ -161,6 +177,15 @@ mod tests {
         let child = Options::parse(child_args).ok();
         assert_eq!(child.as_ref().and_then(|c| c.engine_pass), Some(Engine::Postgres));
         assert_eq!(child.as_ref().map(|c| (c.duration, c.concurrency)), Some((QUICK_DURATION, 8)));
+    }
+
+    #[test]
+    fn only_names_are_split_and_passed_to_the_engine_passes() {
+        let options = parse(&["--only", "oidc_jwt_verify_es256, grpc_empty_call,"]).ok();
+        let only = options.as_ref().map(|o| o.only.clone()).unwrap_or_default();
+        assert_eq!(only, ["oidc_jwt_verify_es256", "grpc_empty_call"]);
+        let child_args = options.map(|o| o.engine_pass_args(Engine::Sqlite)).unwrap_or_default();
+        assert_eq!(Options::parse(child_args).ok().map(|c| c.only), Some(only));
     }
 
     #[test]

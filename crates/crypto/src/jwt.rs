@@ -7,7 +7,8 @@
 //! Expiry and not-before are checked against the caller's clock (the `now` in [`JwtRules`]),
 //! not the system time, so token lifetimes run on the platform's `Clock` like every deadline.
 
-use std::sync::Once;
+use std::cell::RefCell;
+use std::sync::{Arc, Once};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -138,6 +139,11 @@ impl JwtVerifyingKey {
 pub(crate) struct JwtSigningKey {
     alg: JwsAlgorithm,
     key: EncodingKey,
+    /// The same key parsed by ring once. jsonwebtoken hands the signer factory only the PKCS#8
+    /// bytes, and parsing them for every token (an ECDSA key derives its public point) doubled
+    /// the cost of an ES256 signature; [`JwtSigningKey::encode`] lends this one instead. `None`
+    /// when ring refuses the document; the factory then refuses it too.
+    parsed: Option<Arc<RingSigner>>,
 }
 
 impl JwtSigningKey {
@@ -147,7 +153,8 @@ impl JwtSigningKey {
             JwsAlgorithm::Rs256 => EncodingKey::from_rsa_der(pkcs8),
             JwsAlgorithm::Es256 => EncodingKey::from_ec_der(pkcs8),
         };
-        JwtSigningKey { alg, key }
+        let parsed = RingSigner::from_pkcs8(to_algorithm(alg), pkcs8).ok().map(Arc::new);
+        JwtSigningKey { alg, key, parsed }
     }
 
     /// `claims` as a signed compact JWT with `kid` and `typ` in its header.
@@ -156,7 +163,40 @@ impl JwtSigningKey {
         let mut header = Header::new(to_algorithm(self.alg));
         header.kid = Some(kid.to_owned());
         header.typ = Some(typ.to_owned());
+        let _lent = self.parsed.as_ref().map(|parsed| LentSigner::lend(&self.key, parsed));
         jsonwebtoken::encode(&header, claims, &self.key).map_err(|_| JwtError::Signing)
+    }
+}
+
+thread_local! {
+    /// The parsed key of the [`JwtSigningKey`] encoding on this thread right now, beside the
+    /// address of its PKCS#8 bytes: the signer factory takes it rather than parse those bytes.
+    static LENT: RefCell<Option<(usize, Arc<RingSigner>)>> = const { RefCell::new(None) };
+}
+
+/// A parsed key lent to the signer factory for one synchronous `jsonwebtoken::encode` call on
+/// this thread; taken back when dropped, so it never outlives the call or its key.
+struct LentSigner;
+
+impl LentSigner {
+    fn lend(key: &EncodingKey, parsed: &Arc<RingSigner>) -> LentSigner {
+        LENT.set(Some((key.inner().as_ptr() as usize, Arc::clone(parsed))));
+        LentSigner
+    }
+
+    /// The lent signer, if it was lent for exactly `key` and signs with `alg`.
+    fn take_for(alg: &Algorithm, key: &EncodingKey) -> Option<Arc<RingSigner>> {
+        LENT.with_borrow(|lent| {
+            lent.as_ref()
+                .filter(|(address, parsed)| *address == key.inner().as_ptr() as usize && parsed.alg() == *alg)
+                .map(|(_, parsed)| Arc::clone(parsed))
+        })
+    }
+}
+
+impl Drop for LentSigner {
+    fn drop(&mut self) {
+        LENT.set(None);
     }
 }
 
@@ -275,18 +315,11 @@ fn invalid_key() -> jsonwebtoken::errors::Error {
 }
 
 fn new_signer(alg: &Algorithm, key: &EncodingKey) -> jsonwebtoken::errors::Result<Box<dyn JwtSigner>> {
-    match alg {
-        Algorithm::RS256 => {
-            let pair = RsaKeyPair::from_pkcs8(key.inner()).map_err(|_| invalid_key())?;
-            Ok(Box::new(RingSigner::Rsa(pair)))
-        }
-        Algorithm::ES256 => {
-            let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, key.inner(), &SystemRandom::new())
-                .map_err(|_| invalid_key())?;
-            Ok(Box::new(RingSigner::Ecdsa(pair)))
-        }
-        _ => Err(ErrorKind::InvalidAlgorithm.into()),
-    }
+    let parsed = match LentSigner::take_for(alg, key) {
+        Some(parsed) => parsed,
+        None => Arc::new(RingSigner::from_pkcs8(*alg, key.inner())?),
+    };
+    Ok(Box::new(SharedSigner(parsed)))
 }
 
 fn new_verifier(alg: &Algorithm, key: &DecodingKey) -> jsonwebtoken::errors::Result<Box<dyn JwtVerifier>> {
@@ -307,8 +340,28 @@ enum RingSigner {
     Ecdsa(EcdsaKeyPair),
 }
 
-impl signature::Signer<Vec<u8>> for RingSigner {
-    fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>, signature::Error> {
+impl RingSigner {
+    /// Parses a PKCS#8 document for `alg` (RS256 or ES256 only).
+    fn from_pkcs8(alg: Algorithm, pkcs8: &[u8]) -> jsonwebtoken::errors::Result<RingSigner> {
+        match alg {
+            Algorithm::RS256 => Ok(RingSigner::Rsa(RsaKeyPair::from_pkcs8(pkcs8).map_err(|_| invalid_key())?)),
+            Algorithm::ES256 => {
+                let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &SystemRandom::new())
+                    .map_err(|_| invalid_key())?;
+                Ok(RingSigner::Ecdsa(pair))
+            }
+            _ => Err(ErrorKind::InvalidAlgorithm.into()),
+        }
+    }
+
+    fn alg(&self) -> Algorithm {
+        match self {
+            RingSigner::Rsa(_) => Algorithm::RS256,
+            RingSigner::Ecdsa(_) => Algorithm::ES256,
+        }
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, signature::Error> {
         let rng = SystemRandom::new();
         match self {
             RingSigner::Rsa(pair) => {
@@ -323,12 +376,18 @@ impl signature::Signer<Vec<u8>> for RingSigner {
     }
 }
 
-impl JwtSigner for RingSigner {
+/// A parsed key as jsonwebtoken's signer: shared, so a lent key is not parsed again.
+struct SharedSigner(Arc<RingSigner>);
+
+impl signature::Signer<Vec<u8>> for SharedSigner {
+    fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>, signature::Error> {
+        self.0.sign(message)
+    }
+}
+
+impl JwtSigner for SharedSigner {
     fn algorithm(&self) -> Algorithm {
-        match self {
-            RingSigner::Rsa(_) => Algorithm::RS256,
-            RingSigner::Ecdsa(_) => Algorithm::ES256,
-        }
+        self.0.alg()
     }
 }
 
@@ -357,5 +416,44 @@ impl JwtVerifier for RingVerifier {
             RingVerifier::Rsa { .. } => Algorithm::RS256,
             RingVerifier::Ecdsa(_) => Algorithm::ES256,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[derive(Serialize)]
+    struct Claims {
+        sub: &'static str,
+    }
+
+    fn es256_key() -> JwtSigningKey {
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
+        JwtSigningKey::from_pkcs8(JwsAlgorithm::Es256, pkcs8.as_ref())
+    }
+
+    #[test]
+    fn the_parsed_key_is_lent_for_one_encoding_and_taken_back() {
+        let key = es256_key();
+        let token = key.encode("kid-1", "at+jwt", &Claims { sub: "s" }).unwrap();
+        assert_eq!(token.split('.').count(), 3);
+        assert!(LENT.with_borrow(Option::is_none), "nothing stays lent after the call");
+        // The factory's own parsing still serves a call without a lent key.
+        install_provider();
+        let header = Header::new(Algorithm::ES256);
+        let direct = jsonwebtoken::encode(&header, &Claims { sub: "s" }, &key.key).unwrap();
+        assert_eq!(direct.split('.').count(), 3);
+    }
+
+    #[test]
+    fn a_lent_key_serves_only_the_key_it_was_lent_for() {
+        let (lent, other) = (es256_key(), es256_key());
+        let parsed = lent.parsed.clone().unwrap();
+        let _lent = LentSigner::lend(&lent.key, &parsed);
+        assert!(LentSigner::take_for(&Algorithm::ES256, &lent.key).is_some());
+        assert!(LentSigner::take_for(&Algorithm::ES256, &other.key).is_none());
+        assert!(LentSigner::take_for(&Algorithm::RS256, &lent.key).is_none());
     }
 }
