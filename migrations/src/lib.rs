@@ -17,6 +17,7 @@ mod m20261124_000009_identity_roles_mfa_scim;
 mod m20261124_000010_oidc_signing_keys;
 mod m20261124_000011_oidc_clients;
 mod m20261124_000012_oauth_grants;
+mod m20261124_000013_records;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000010_oidc_signing_keys::Migration),
             Box::new(m20261124_000011_oidc_clients::Migration),
             Box::new(m20261124_000012_oauth_grants::Migration),
+            Box::new(m20261124_000013_records::Migration),
         ]
     }
 }

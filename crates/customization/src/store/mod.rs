@@ -1,0 +1,149 @@
+//! The module-definition store: each org's modules as versioned JSON definitions in
+//! `module_def`, every accepted version in `module_def_version`, each change committed with its
+//! audit event in one transaction.
+//!
+//! - Every method takes the org first and filters by it; another org's module answers
+//!   NOT_FOUND exactly like a missing one.
+//! - Definitions are validated as a whole against the org's catalog read in the same
+//!   transaction, so lookups to the org's other modules resolve and every problem is reported
+//!   at once (INVALID_ARGUMENT, one violation per problem).
+//! - The store assigns versions (1 on create, previous + 1 on change) and decides which fields
+//!   are standard (from the stored definition), whatever the caller sent.
+//! - Deleting a custom module keeps its history rows: they are the record of what the org
+//!   defined and when, and history is keyed by module id, so a new module reusing the key starts
+//!   a history of its own.
+
+mod plan;
+mod rows;
+mod write;
+
+use chrono::{DateTime, Utc};
+use listone_audit::{AuditActor, AuditRecorder};
+use listone_core::{Database, Error, ModuleId, OrgId, SharedClock, UserId};
+
+use crate::module::ModuleDef;
+
+/// Most custom modules one org may define; keeps catalogs (loaded whole for validation) small.
+pub const MAX_CUSTOM_MODULES_PER_ORG: usize = 200;
+
+/// One module of an org as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredModule {
+    /// Tenant.
+    pub org_id: OrgId,
+    /// Id, stable for the module's life (records point at it).
+    pub id: ModuleId,
+    /// The current definition; its `version` is the optimistic-concurrency version.
+    pub definition: ModuleDef,
+    /// When the module was created.
+    pub created_at: DateTime<Utc>,
+    /// When the definition last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One accepted version of a module definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleVersion {
+    /// The definition as accepted; its `version` numbers it.
+    pub definition: ModuleDef,
+    /// The user who made the change; `None` for the platform or a service client (the audit
+    /// log names those).
+    pub changed_by: Option<UserId>,
+    /// When it was accepted.
+    pub changed_at: DateTime<Utc>,
+}
+
+/// What [`ModuleStore::install_standard`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstallReport {
+    /// Keys of the standard modules created.
+    pub created: Vec<String>,
+    /// Keys of the standard modules that gained missing standard fields.
+    pub reconciled: Vec<String>,
+}
+
+impl InstallReport {
+    /// Whether the org already had the whole catalog.
+    pub fn is_noop(&self) -> bool {
+        self.created.is_empty() && self.reconciled.is_empty()
+    }
+}
+
+/// The module definitions of every org.
+#[derive(Debug, Clone)]
+pub struct ModuleStore {
+    db: Database,
+    audit: AuditRecorder,
+    clock: SharedClock,
+}
+
+fn not_found() -> Error {
+    Error::NotFound { resource: "module" }
+}
+
+/// The `changed_by` column is a UUID: a user's id, or the nil UUID for the platform and for
+/// service clients (whose ids are strings); the audit entry names every actor exactly.
+fn changed_by(actor: &AuditActor) -> uuid::Uuid {
+    match (actor.kind, actor.id.as_deref()) {
+        (listone_audit::ActorKind::User, Some(id)) => uuid::Uuid::parse_str(id).unwrap_or_default(),
+        _ => uuid::Uuid::nil(),
+    }
+}
+
+impl ModuleStore {
+    /// A store recording every change with `audit`.
+    pub fn new(db: Database, audit: AuditRecorder, clock: SharedClock) -> Self {
+        Self { db, audit, clock }
+    }
+
+    /// The module `key` of `org`; NOT_FOUND when absent or another org's.
+    pub async fn get_module(&self, org: OrgId, key: &str) -> Result<StoredModule, Error> {
+        rows::find(self.db.conn(), org, key).await?.ok_or_else(not_found)
+    }
+
+    /// The module with id `id` of `org` (records point at modules by id); NOT_FOUND when absent
+    /// or another org's.
+    pub async fn get_module_by_id(&self, org: OrgId, id: ModuleId) -> Result<StoredModule, Error> {
+        rows::find_by_id(self.db.conn(), org, id).await?.ok_or_else(not_found)
+    }
+
+    /// Every module of `org`, ordered by key.
+    pub async fn list_modules(&self, org: OrgId) -> Result<Vec<StoredModule>, Error> {
+        rows::all(self.db.conn(), org).await
+    }
+
+    /// Every accepted version of module `key` of `org`, oldest first.
+    pub async fn module_versions(&self, org: OrgId, key: &str) -> Result<Vec<ModuleVersion>, Error> {
+        let module = self.get_module(org, key).await?;
+        rows::versions(self.db.conn(), org, module.id, None).await
+    }
+
+    /// Version `version` of module `key` of `org`; NOT_FOUND when either is unknown.
+    pub async fn module_at_version(&self, org: OrgId, key: &str, version: u32) -> Result<ModuleVersion, Error> {
+        let module = self.get_module(org, key).await?;
+        rows::versions(self.db.conn(), org, module.id, Some(version))
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(Error::NotFound { resource: "module_version" })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use listone_audit::ActorKind;
+
+    use super::*;
+
+    #[test]
+    fn only_users_with_uuid_ids_are_recorded_as_changed_by() {
+        let id = uuid::Uuid::now_v7();
+        let user = AuditActor { kind: ActorKind::User, id: Some(id.to_string()) };
+        assert_eq!(changed_by(&user), id);
+        let service = AuditActor { kind: ActorKind::Service, id: Some(id.to_string()) };
+        assert!(changed_by(&service).is_nil());
+        let odd = AuditActor { kind: ActorKind::User, id: Some("admin-1".into()) };
+        assert!(changed_by(&odd).is_nil());
+        assert!(changed_by(&AuditActor { kind: ActorKind::System, id: None }).is_nil());
+    }
+}

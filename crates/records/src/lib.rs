@@ -1,0 +1,22 @@
+//! List One records.
+//!
+//! Record rows keep typed system columns and one JSON column of field values; fields marked
+//! indexed are also written to `record_index`, which is what filters and sorts read.
+//!
+//! - [`query`]: the filter language ([`query::Filter`], [`query::SortKey`]), checked against a
+//!   module's indexed fields ([`query::FieldIndex`]) and compiled to SQL for SQLite and
+//!   PostgreSQL with keyset pages ([`query::compile`]) and capped counts
+//!   ([`query::compile_count`]); searchable fields are matched through a
+//!   [`query::BlindIndexer`].
+//! - [`codec`]: field protection: a record's values to its stored `data` JSON (encrypted and
+//!   searchable fields sealed under the subject or org key), its `record_index` rows and
+//!   `record_unique` claims ([`codec::seal_record`]), and back for the requested fields only
+//!   ([`codec::open_record`]), with per-request key caching ([`codec::RequestKeys`]).
+
+pub mod codec;
+pub mod query;
+
+pub use codec::{
+    Decoded, DecodedRecord, IndexEntry, IndexValue, ModuleBlindIndex, RecordPlace, RequestKeys, SealedRecord,
+    UniqueClaim, open_record, seal_record,
+};
