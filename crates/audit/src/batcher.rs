@@ -7,10 +7,21 @@
 //! awaits it before answering (before returning a token) never answers for an event that could
 //! still be lost. An error means the event was not written.
 //!
-//! Batches form without timers: the task takes the first queued event, then whatever else is
+//! Batches form without timers: a writer takes the first queued event, then whatever else is
 //! already queued (up to [`BatcherConfig::max_batch`]), writes them in one `Database::begin()`
-//! transaction (multi-row inserts, not one statement per event) and commits. A lone event commits at once; under load, events queue up while the
-//! previous batch commits and go into the next one together.
+//! transaction (multi-row inserts, not one statement per event) and commits. A lone event
+//! commits at once; under load, events queue up while the previous batch commits and go into
+//! the next one together. When the previous batch held more than one event (callers are
+//! concurrent), the writer first yields to the scheduler a few times
+//! ([`BatcherConfig::gather_yields`]) so requests already in flight join this batch: a few
+//! scheduler turns of latency for batches several times larger (PostgreSQL's `commit_delay`
+//! idea, without a timer).
+//!
+//! One writer: SQLite has one write lock, and on PostgreSQL (measured) more writers did not
+//! raise throughput: the bound there is CPU, not the commit's WAL flush.
+//!
+//! Grouped entries ([`AuditBatcher::record_grouped`]): calls that state the same entry but for a
+//! per-call item share ONE entry per batch that lists them all (see [`group`]).
 //!
 //! Failures: an event that fails validation gets its own `INVALID_ARGUMENT` and the rest of its
 //! batch commits. An event with personal details is written under a savepoint, so a failure
@@ -30,23 +41,32 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::entry::AuditEvent;
 use crate::recorder::AuditRecorder;
 
+pub mod group;
+
+use group::Group;
+
 /// Default for [`BatcherConfig::max_batch`].
 pub const DEFAULT_MAX_BATCH: usize = 512;
 /// Default for [`BatcherConfig::queue`].
 pub const DEFAULT_QUEUE: usize = 8192;
+/// Default for [`BatcherConfig::gather_yields`].
+pub const DEFAULT_GATHER_YIELDS: usize = 4;
 
-/// How big batches and the queue may grow.
+/// How big batches and the queue may grow, and how batches gather.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatcherConfig {
     /// Most events written in one transaction.
     pub max_batch: usize,
     /// Most events waiting for the writer; when full, [`AuditBatcher::record`] waits (never drops).
     pub queue: usize,
+    /// Scheduler turns the writer yields to let in-flight callers join a batch, when the previous
+    /// batch showed concurrent callers (0: take only what is already queued).
+    pub gather_yields: usize,
 }
 
 impl Default for BatcherConfig {
     fn default() -> Self {
-        Self { max_batch: DEFAULT_MAX_BATCH, queue: DEFAULT_QUEUE }
+        Self { max_batch: DEFAULT_MAX_BATCH, queue: DEFAULT_QUEUE, gather_yields: DEFAULT_GATHER_YIELDS }
     }
 }
 
@@ -72,6 +92,8 @@ pub struct AuditBatcher {
 #[derive(Debug)]
 struct Pending {
     event: AuditEvent,
+    /// `Some` for a call recorded as an item of a grouped entry.
+    item: Option<serde_json::Value>,
     reply: oneshot::Sender<Result<EventId, Error>>,
 }
 
@@ -79,6 +101,43 @@ struct Pending {
 struct Counters {
     batches: AtomicU64,
     events: AtomicU64,
+}
+
+/// The writer's end of the queue, and how it gathers batches.
+#[derive(Debug)]
+struct Gather {
+    receiver: mpsc::Receiver<Pending>,
+    max_batch: usize,
+    yields: usize,
+    /// Size of the batch gathered last: more than one means callers are concurrent.
+    last_batch: usize,
+}
+
+impl Gather {
+    /// The next batch: waits for one event, then takes what is queued (after yielding, when
+    /// callers are concurrent). `None` once every handle is dropped and the queue is empty.
+    async fn next_batch(&mut self) -> Option<Vec<Pending>> {
+        let mut batch = Vec::with_capacity(self.max_batch);
+        if self.receiver.recv_many(&mut batch, self.max_batch).await == 0 {
+            return None;
+        }
+        if self.last_batch > 1 {
+            for _ in 0..self.yields {
+                if batch.len() >= self.max_batch {
+                    break;
+                }
+                tokio::task::yield_now().await;
+                while batch.len() < self.max_batch {
+                    match self.receiver.try_recv() {
+                        Ok(pending) => batch.push(pending),
+                        Err(_) => break,
+                    }
+                }
+            }
+        }
+        self.last_batch = batch.len();
+        Some(batch)
+    }
 }
 
 /// Everything the writer task owns.
@@ -97,15 +156,33 @@ impl AuditBatcher {
         // The task holds the sender; receivers see it close when the task ends.
         let (exit_signal, exited) = watch::channel(());
         let writer = Writer { db, recorder, counters: Arc::clone(&counters) };
-        tokio::spawn(writer.run(receiver, config.max_batch.max(1), exit_signal));
+        let gather =
+            Gather { receiver, max_batch: config.max_batch.max(1), yields: config.gather_yields, last_batch: 0 };
+        tokio::spawn(writer.run(gather, exit_signal));
         AuditBatcher { queue, counters, exited }
     }
 
     /// Records `event`; resolves once the transaction holding it has committed (or with the
     /// error that kept it out). Waits while the queue is full.
     pub async fn record(&self, event: AuditEvent) -> Result<EventId, Error> {
+        self.submit(event, None).await
+    }
+
+    /// Records one call as an `item` of a grouped entry: the calls of one batch whose `event`s are
+    /// equal but for their time and request id become one entry whose details add `count` and
+    /// `items` (each item with the call's `at` and `request_id`). Resolves, like [`record`](Self::record),
+    /// once that entry has committed, with its id. For hot paths that audit every call (token
+    /// issues); an event with personal details is recorded alone.
+    pub async fn record_grouped(&self, event: AuditEvent, item: serde_json::Value) -> Result<EventId, Error> {
+        self.submit(event, Some(item)).await
+    }
+
+    async fn submit(&self, event: AuditEvent, item: Option<serde_json::Value>) -> Result<EventId, Error> {
         let (reply, answer) = oneshot::channel();
-        self.queue.send(Pending { event, reply }).await.map_err(|_| Error::internal("audit batcher has stopped"))?;
+        self.queue
+            .send(Pending { event, item, reply })
+            .await
+            .map_err(|_| Error::internal("audit batcher has stopped"))?;
         answer.await.map_err(|_| Error::internal("audit batcher stopped before answering"))?
     }
 
@@ -137,22 +214,20 @@ enum Written {
 }
 
 impl Writer {
-    async fn run(self, mut receiver: mpsc::Receiver<Pending>, max_batch: usize, _exit_signal: watch::Sender<()>) {
-        let mut batch = Vec::with_capacity(max_batch);
-        // `recv_many` waits for one event, then takes what is already queued: no timers.
-        while receiver.recv_many(&mut batch, max_batch).await > 0 {
-            self.commit_batch(std::mem::take(&mut batch)).await;
-            batch.reserve(max_batch);
+    async fn run(self, mut gather: Gather, _exit_signal: watch::Sender<()>) {
+        while let Some(batch) = gather.next_batch().await {
+            self.commit_batch(batch).await;
         }
     }
 
     /// Writes `batch` in one transaction and answers every waiter.
     async fn commit_batch(&self, batch: Vec<Pending>) {
-        let (events, replies): (Vec<_>, Vec<_>) = batch.into_iter().map(|p| (p.event, p.reply)).unzip();
+        let (events, replies): (Vec<_>, Vec<_>) = batch.into_iter().map(|p| ((p.event, p.item), p.reply)).unzip();
         match self.write(events).await {
             Ok(written) => {
                 let committed = written.iter().filter(|w| matches!(w, Written::Ok(_))).count() as u64;
                 if committed > 0 {
+                    // Calls committed, grouped or not: an entry listing eight calls counts eight.
                     self.counters.batches.fetch_add(1, Ordering::Relaxed);
                     self.counters.events.fetch_add(committed, Ordering::Relaxed);
                 }
@@ -175,7 +250,7 @@ impl Writer {
     }
 
     /// Writes `events` in one committed transaction; `Err` means nothing was written.
-    async fn write(&self, events: Vec<AuditEvent>) -> Result<Vec<Written>, Error> {
+    async fn write(&self, events: Vec<(AuditEvent, Option<serde_json::Value>)>) -> Result<Vec<Written>, Error> {
         let txn = self.db.begin().await?;
         match self.write_each(&txn, events).await {
             Ok(written) => {
@@ -192,31 +267,62 @@ impl Writer {
 
     /// Writes each event in `txn`; `Err` when the transaction can no longer be committed. Events
     /// without personal details are validated one by one, then inserted together in multi-row
-    /// statements (one round trip per [`outbox::MAX_ROWS_PER_INSERT`] events, not one per event).
-    async fn write_each(&self, txn: &DatabaseTransaction, events: Vec<AuditEvent>) -> Result<Vec<Written>, Error> {
-        let mut written = Vec::with_capacity(events.len());
+    /// statements (one round trip per [`outbox::MAX_ROWS_PER_INSERT`] events, not one per event);
+    /// grouped calls first become one event per [`Group`].
+    async fn write_each(
+        &self,
+        txn: &DatabaseTransaction,
+        events: Vec<(AuditEvent, Option<serde_json::Value>)>,
+    ) -> Result<Vec<Written>, Error> {
+        let mut written: Vec<Option<Written>> = Vec::with_capacity(events.len());
         let mut plain = Vec::with_capacity(events.len());
-        for event in events {
-            let outcome = if event.personal.is_some() {
-                self.write_personal(txn, event).await?
-            } else {
-                // Without personal details, preparing runs no statement.
-                match self.recorder.prepare(txn, event).await.and_then(|new| outbox::check(&new).map(|()| new)) {
-                    Ok(new) => {
-                        let id = new.id;
-                        plain.push(new);
-                        Written::Ok(id)
-                    }
-                    // Refused before any statement ran: the transaction is intact.
-                    Err(err @ Error::InvalidArgument { .. }) => Written::Rejected(err),
-                    Err(err) => return Err(err),
+        let mut groups: Vec<Group> = Vec::new();
+        for (position, (event, item)) in events.into_iter().enumerate() {
+            let outcome = match item {
+                Some(item) if event.personal.is_none() => {
+                    join_group(&mut groups, position, event, item);
+                    None
                 }
+                _ if event.personal.is_some() => Some(self.write_personal(txn, event).await?),
+                _ => Some(self.prepare_plain(txn, event, &mut plain).await?),
             };
             written.push(outcome);
         }
+        for group in groups {
+            let (event, members) = group.into_event();
+            match self.prepare_plain(txn, event, &mut plain).await? {
+                Written::Ok(id) => members.iter().for_each(|&m| written[m] = Some(Written::Ok(id))),
+                Written::Rejected(err) => {
+                    members.iter().for_each(|&m| written[m] = Some(Written::Rejected(group::copy_refusal(&err))))
+                }
+            }
+        }
         // Every event was checked above, so a failure here is the database's: the batch rolls back.
         self.recorder.record_prepared(txn, plain).await?;
-        Ok(written)
+        // Every position was answered: directly, or by the group that listed it.
+        Ok(written
+            .into_iter()
+            .map(|w| w.unwrap_or_else(|| Written::Rejected(Error::internal("audit call lost"))))
+            .collect())
+    }
+
+    /// Validates an event without personal details for the batch's multi-row insert; preparing
+    /// it runs no statement, so a refusal leaves the transaction intact.
+    async fn prepare_plain(
+        &self,
+        txn: &DatabaseTransaction,
+        event: AuditEvent,
+        plain: &mut Vec<outbox::NewEvent>,
+    ) -> Result<Written, Error> {
+        match self.recorder.prepare(txn, event).await.and_then(|new| outbox::check(&new).map(|()| new)) {
+            Ok(new) => {
+                let id = new.id;
+                plain.push(new);
+                Ok(Written::Ok(id))
+            }
+            Err(err @ Error::InvalidArgument { .. }) => Ok(Written::Rejected(err)),
+            Err(err) => Err(err),
+        }
     }
 
     /// Writes an event with personal details under a savepoint: sealing reads and may create the
@@ -234,6 +340,18 @@ impl Writer {
             }
         }
     }
+}
+
+/// Puts a grouped call into the first open group stating the same entry, or opens one.
+fn join_group(groups: &mut Vec<Group>, position: usize, event: AuditEvent, item: serde_json::Value) {
+    let (mut event, mut item) = (event, item);
+    for group in groups.iter_mut() {
+        match group.try_add(position, event, item) {
+            None => return,
+            Some(back) => (event, item) = back,
+        }
+    }
+    groups.push(Group::open(position, event, item));
 }
 
 /// A copy of a batch-wide error for each waiter (errors are not `Clone`).

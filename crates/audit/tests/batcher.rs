@@ -207,3 +207,72 @@ async fn a_database_failure_fails_every_waiter_of_the_batch_and_writes_nothing()
     batcher.record(h.event(org, 30)).await.unwrap();
     assert_eq!(h.audit_rows().await, 1);
 }
+
+/// The audit outbox rows: (event id, details) of each.
+async fn audit_details(h: &Harness) -> Vec<(uuid::Uuid, serde_json::Value)> {
+    use sea_orm::ConnectionTrait as _;
+    let conn = h.db.conn();
+    let sql = "SELECT id, payload FROM outbox_event WHERE topic = $1";
+    let stmt = listone_core::db::statement(conn.get_database_backend(), sql, [Value::from(AUDIT_TOPIC)]);
+    let rows = conn.query_all_raw(stmt).await.unwrap();
+    rows.iter()
+        .map(|row| {
+            let payload: serde_json::Value = row.try_get("", "payload").unwrap();
+            let details = serde_json::from_str(payload["details"].as_str().unwrap()).unwrap();
+            (row.try_get("", "id").unwrap(), details)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn grouped_calls_share_one_entry_per_batch_and_every_call_is_listed_once() {
+    let h = Harness::new().await;
+    let org = OrgId::new();
+    let batcher = h.batcher();
+    let mut tasks = JoinSet::new();
+    for n in 0..300 {
+        let (batcher, event) = (batcher.clone(), h.event(org, 0));
+        tasks.spawn(async move { (n, batcher.record_grouped(event, serde_json::json!({ "jti": n })).await) });
+    }
+    let outcomes = tokio::time::timeout(HANG_GUARD, tasks.join_all()).await.expect("writer hung");
+
+    let entries = audit_details(&h).await;
+    assert!(entries.len() < 300, "calls shared entries: {} entries", entries.len());
+    assert!(entries.len() >= 300 / listone_audit::batcher::group::MAX_GROUP_ITEMS, "an entry lists at most 64 calls");
+    let mut listed = Vec::new();
+    for (id, details) in &entries {
+        assert_eq!(details["n"], 0, "the shared details are kept");
+        let items = details["items"].as_array().unwrap();
+        assert_eq!(details["count"], items.len());
+        listed.extend(items.iter().map(|item| (item["jti"].as_i64().unwrap(), *id)));
+    }
+    listed.sort();
+    assert_eq!(listed.iter().map(|(n, _)| *n).collect::<Vec<_>>(), (0..300).collect::<Vec<_>>());
+    for (n, outcome) in outcomes {
+        let id = outcome.unwrap();
+        assert_eq!(listed[n as usize].1, id.as_uuid(), "call {n} is answered with the entry listing it");
+    }
+    assert_eq!(batcher.stats().events, 300, "the writer counts calls, not entries");
+}
+
+#[tokio::test]
+async fn a_grouped_call_that_differs_or_fails_validation_gets_its_own_answer() {
+    let h = Harness::new().await;
+    let org = OrgId::new();
+    let batcher = h.batcher();
+    let mut bad = h.event(org, 0);
+    bad.action = String::new();
+    let other = h.event(org, 1);
+    let (good, refused, alone) = tokio::join!(
+        batcher.record_grouped(h.event(org, 0), serde_json::json!({ "jti": "a" })),
+        batcher.record_grouped(bad, serde_json::json!({ "jti": "b" })),
+        batcher.record_grouped(other, serde_json::json!({ "jti": "c" })),
+    );
+
+    let Err(Error::InvalidArgument { violations }) = refused else { panic!("{refused:?}") };
+    assert_eq!(violations[0].field, "action");
+    assert_ne!(good.unwrap(), alone.unwrap(), "other details, another entry");
+    let entries = audit_details(&h).await;
+    assert_eq!(entries.len(), 2);
+    assert!(entries.iter().all(|(_, d)| d["count"] == 1), "{entries:?}");
+}

@@ -185,20 +185,21 @@ fn token_prints_a_service_jwt_that_a_server_on_the_same_database_accepts() {
     rt.block_on(async {
         // Every issue is audited, for the client, as a client-credentials service token.
         let db = Database::connect(shell.db.url(), 1).await.unwrap();
+        // Client-credentials issues are grouped per audit batch: each entry lists its tokens.
         let issued: Vec<(String, String)> = audited(&db, "identity.oauth.token")
             .await
             .iter()
             .filter(|e| e["outcome"] == "allowed")
-            .map(|e| {
+            .flat_map(|e| {
                 assert_eq!(e["actor_kind"], "service");
                 assert_eq!(
                     (&e["details"]["grant_type"], &e["details"]["sub_kind"]),
                     (&"client_credentials".into(), &"service".into())
                 );
-                (
-                    e["details"]["client_id"].as_str().unwrap().to_owned(),
-                    e["details"]["jti"].as_str().unwrap().to_owned(),
-                )
+                let client = e["details"]["client_id"].as_str().unwrap().to_owned();
+                let items = e["details"]["items"].as_array().unwrap();
+                assert_eq!(e["details"]["count"], items.len());
+                items.iter().map(|item| (client.clone(), item["jti"].as_str().unwrap().to_owned())).collect::<Vec<_>>()
             })
             .collect();
         let expected: Vec<(String, String)> = [(&rs_id, &rs_token), (&es_id, &es_token)]

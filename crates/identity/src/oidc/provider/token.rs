@@ -1,10 +1,11 @@
 //! The token endpoint (RFC 6749 §3.2, §4.1.3, §4.4, §6; OpenID Connect Core §3.1.3).
 
-use listone_audit::{Outcome, RequestContext};
+use listone_audit::{AuditEvent, Outcome, RequestContext};
 use listone_core::{App, OrgId, UserId};
 use serde::Serialize;
 
 use super::{ClientCredentials, MAX_PARAM_CHARS, Provider, service, split_scopes, valid_scope_token};
+use crate::oidc::claims::SubjectKind;
 use crate::oidc::clients::{Client, ClientType, GrantType};
 use crate::oidc::error::{OAuthError, OAuthErrorCode};
 use crate::oidc::grants::Grant;
@@ -257,6 +258,9 @@ impl Provider {
         }
     }
 
+    /// Audits a token issue. Client-credentials issues (the hot path of service-to-service calls)
+    /// share one grouped entry per audit batch for the same client, scope and origin, each token
+    /// listed with its `jti`, expiry, time and request id; user tokens get an entry each.
     async fn audit_issue(
         &self,
         org: OrgId,
@@ -266,18 +270,30 @@ impl Provider {
         grant: Option<&Grant>,
         ctx: &RequestContext,
     ) -> Result<(), listone_core::Error> {
-        self.audit_event(org, service(&client.id), "identity.oauth.token", Outcome::Allowed, ctx, || {
-            serde_json::json!({
+        let event =
+            AuditEvent::new(org, service(&client.id), "identity.oauth.token", Outcome::Allowed, self.clock.now())
+                .with_context(ctx.clone());
+        let expires_at = issued.expires_at.to_rfc3339();
+        if grant.is_none() && issued.claims.sub_kind == SubjectKind::Service {
+            let shared = serde_json::json!({
                 "client_id": client.id,
                 "grant_type": grant_type,
-                "jti": issued.claims.jti,
-                "grant_id": grant.map(|g| g.id.to_string()),
                 "sub_kind": issued.claims.sub_kind,
                 "scope": issued.claims.scope,
-                "expires_at": issued.expires_at.to_rfc3339(),
-            })
-        })
-        .await
+            });
+            let item = serde_json::json!({ "jti": issued.claims.jti, "expires_at": expires_at });
+            return self.audit.record_grouped(event.with_details(shared), item).await.map(|_| ());
+        }
+        let details = serde_json::json!({
+            "client_id": client.id,
+            "grant_type": grant_type,
+            "jti": issued.claims.jti,
+            "grant_id": grant.map(|g| g.id.to_string()),
+            "sub_kind": issued.claims.sub_kind,
+            "scope": issued.claims.scope,
+            "expires_at": expires_at,
+        });
+        self.audit.record(event.with_details(details)).await.map(|_| ())
     }
 }
 
