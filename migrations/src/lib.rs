@@ -18,6 +18,7 @@ mod m20261124_000010_oidc_signing_keys;
 mod m20261124_000011_oidc_clients;
 mod m20261124_000012_oauth_grants;
 mod m20261124_000013_records;
+mod m20261124_000014_outbox_pending;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000011_oidc_clients::Migration),
             Box::new(m20261124_000012_oauth_grants::Migration),
             Box::new(m20261124_000013_records::Migration),
+            Box::new(m20261124_000014_outbox_pending::Migration),
         ]
     }
 }

@@ -209,6 +209,18 @@ pub async fn insert_many<C: ConnectionTrait>(
     columns: &[&str],
     rows: Vec<Vec<Value>>,
 ) -> Result<u64, DbErr> {
+    insert_many_then(conn, table, columns, rows, "").await
+}
+
+/// [`insert_many`] with `suffix` after each statement's `VALUES` (an `ON CONFLICT ...` clause;
+/// the rows of one call must not conflict with each other). `suffix` must be trusted SQL.
+pub async fn insert_many_then<C: ConnectionTrait>(
+    conn: &C,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Value>>,
+    suffix: &str,
+) -> Result<u64, DbErr> {
     if rows.is_empty() || columns.is_empty() {
         return Ok(0);
     }
@@ -229,6 +241,10 @@ pub async fn insert_many<C: ConnectionTrait>(
             sql.push_str(&placeholders.join(", "));
             sql.push(')');
             values.extend(row);
+        }
+        if !suffix.is_empty() {
+            sql.push(' ');
+            sql.push_str(suffix);
         }
         inserted += execute(conn, &sql, values).await?;
     }

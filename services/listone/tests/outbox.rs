@@ -205,3 +205,42 @@ async fn server_shutdown_drains_the_outbox() {
     server.shutdown().await;
     assert_eq!(sink.seen(), vec![id]);
 }
+
+/// The events a dispatch pass still looks at.
+async fn pending(db: &TestDatabase) -> i64 {
+    listone_core::db::count(db.database().conn(), "SELECT COUNT(*) AS n FROM outbox_event WHERE pending", [])
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_event_stays_pending_until_every_sink_delivered_or_parked_it() {
+    let db = TestDatabase::create().await;
+    let clock = TestClock::starting_now();
+    for n in 0..3 {
+        outbox::enqueue(db.database().conn(), &clock, event(OrgId::new(), n)).await.unwrap();
+    }
+    let audit = RecordingSink::new("audit", 0);
+    let automation = RecordingSink::new("automation", 1);
+    let config = DispatcherConfig { max_attempts: 2, ..DispatcherConfig::default() };
+    let shared: SharedClock = Arc::new(clock.clone());
+    let d = Dispatcher::new(db.database().clone(), shared, vec![audit.clone(), automation.clone()], config);
+    assert_eq!(pending(&db).await, 3);
+
+    d.dispatch_once().await.unwrap();
+    assert_eq!(pending(&db).await, 3, "automation refused them: still pending");
+    clock.advance(chrono::Duration::hours(2));
+    d.dispatch_once().await.unwrap();
+    assert_eq!(pending(&db).await, 0, "both sinks have them now");
+    assert_eq!((audit.seen().len(), automation.seen().len()), (3, 3));
+    assert_eq!(d.dispatch_once().await.unwrap(), Default::default(), "settled events are not looked at again");
+
+    // A poison event parked as dead for its only sink is settled too.
+    outbox::enqueue(db.database().conn(), &clock, event(OrgId::new(), 9)).await.unwrap();
+    let broken = RecordingSink::new("audit", u32::MAX);
+    let shared: SharedClock = Arc::new(clock.clone());
+    let config = DispatcherConfig { max_attempts: 1, ..DispatcherConfig::default() };
+    let d = Dispatcher::new(db.database().clone(), shared, vec![broken], config);
+    assert_eq!(d.dispatch_once().await.unwrap().failed, 1);
+    assert_eq!(pending(&db).await, 0);
+}

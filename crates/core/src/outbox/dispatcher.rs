@@ -1,4 +1,9 @@
 //! Delivers outbox events to sinks: at least once, in id order per sink, with backoff on failure.
+//!
+//! A pass looks only at events still `pending` (partial index): an event stops being pending
+//! once every sink of the dispatcher delivered it or parked it as dead, so a pass costs the
+//! backlog, not the day of delivered events kept for pruning. A sink added later therefore
+//! receives events from when it joins, not the retained history.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -149,7 +154,7 @@ impl Dispatcher {
         let stmt = db::statement(
             conn.get_database_backend(),
             "SELECT e.id, e.org_id, e.topic, e.payload, e.request_id, e.created_at FROM outbox_event e \
-             WHERE NOT EXISTS (SELECT 1 FROM outbox_delivery d WHERE d.event_id = e.id AND d.consumer = $1 \
+             WHERE e.pending AND NOT EXISTS (SELECT 1 FROM outbox_delivery d WHERE d.event_id = e.id AND d.consumer = $1 \
                AND (d.delivered_at IS NOT NULL OR d.dead_at IS NOT NULL OR d.next_attempt_at > $2)) \
              ORDER BY e.id LIMIT $3",
             [Value::from(consumer.to_owned()), Value::from(now), Value::from(self.config.batch_size as i64)],
@@ -160,18 +165,51 @@ impl Dispatcher {
 
     async fn mark_delivered(&self, consumer: &str, batch: &[OutboxEvent], now: DateTime<Utc>) -> Result<(), Error> {
         let txn = self.db.begin().await?;
-        for event in batch {
-            db::execute(
-                &txn,
-                "INSERT INTO outbox_delivery (consumer, event_id, attempts, next_attempt_at, delivered_at, dead_at, last_error) \
-                 VALUES ($1, $2, 1, $3, $3, NULL, NULL) \
-                 ON CONFLICT (consumer, event_id) DO UPDATE SET attempts = outbox_delivery.attempts + 1, \
-                 delivered_at = excluded.delivered_at, last_error = NULL",
-                [Value::from(consumer.to_owned()), Value::from(event.id.as_uuid()), Value::from(now)],
-            )
-            .await?;
-        }
+        let rows = batch
+            .iter()
+            .map(|event| {
+                vec![
+                    Value::from(consumer.to_owned()),
+                    Value::from(event.id.as_uuid()),
+                    Value::from(1i32),
+                    Value::from(now),
+                    Value::from(now),
+                ]
+            })
+            .collect();
+        // One statement per pass, not one per event.
+        db::insert_many_then(
+            &txn,
+            "outbox_delivery",
+            &["consumer", "event_id", "attempts", "next_attempt_at", "delivered_at"],
+            rows,
+            "ON CONFLICT (consumer, event_id) DO UPDATE SET attempts = outbox_delivery.attempts + 1, \
+             delivered_at = excluded.delivered_at, last_error = NULL",
+        )
+        .await?;
+        self.settle(&txn, batch).await?;
         txn.commit().await?;
+        Ok(())
+    }
+
+    /// Clears `pending` on the events of `batch` every sink has now delivered or parked as dead,
+    /// so later passes no longer look at them.
+    async fn settle<C: ConnectionTrait>(&self, conn: &C, batch: &[OutboxEvent]) -> Result<(), Error> {
+        let consumers: Vec<String> = self.sinks.iter().map(|s| s.name().to_owned()).collect();
+        let mut values = vec![Value::from(consumers.len() as i64)];
+        let consumer_marks: Vec<String> = (0..consumers.len()).map(|i| format!("${}", i + 2)).collect();
+        values.extend(consumers.into_iter().map(Value::from));
+        let first_id = values.len() + 1;
+        let id_marks: Vec<String> = (0..batch.len()).map(|i| format!("${}", first_id + i)).collect();
+        values.extend(batch.iter().map(|e| Value::from(e.id.as_uuid())));
+        let sql = format!(
+            "UPDATE outbox_event SET pending = FALSE WHERE id IN ({}) AND (SELECT COUNT(*) FROM outbox_delivery d \
+             WHERE d.event_id = outbox_event.id AND (d.delivered_at IS NOT NULL OR d.dead_at IS NOT NULL) \
+             AND d.consumer IN ({})) = $1",
+            id_marks.join(", "),
+            consumer_marks.join(", ")
+        );
+        db::execute(conn, &sql, values).await?;
         Ok(())
     }
 
@@ -208,6 +246,8 @@ impl Dispatcher {
             )
             .await?;
         }
+        // An event parked as dead for its last sink is no longer pending either.
+        self.settle(&txn, batch).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -231,6 +271,8 @@ impl Dispatcher {
         }
         let cutoff = self.clock.now() - self.config.retain_delivered;
         let txn = self.db.begin().await?;
+        // Every current sink delivered them or parked them as dead (not `NOT pending`: that
+        // counts the sinks of the process that delivered them, and a sink may have left since).
         let consumers: Vec<String> = self.sinks.iter().map(|s| s.name().to_owned()).collect();
         let placeholders: Vec<String> = (0..consumers.len()).map(|i| format!("${}", i + 3)).collect();
         let sql = format!(
