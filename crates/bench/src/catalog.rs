@@ -60,6 +60,7 @@ pub const ENGINE_BENCHES: &[EngineBench] = &[
     EngineBench { name: "audit_leaf_sha256", baseline: None, run: audit::leaf_sha256 },
     EngineBench { name: "audit_verify", baseline: Some("audit_leaf_sha256"), run: audit::verify },
     EngineBench { name: "identity_password_signin", baseline: Some("raw_insert"), run: identity::password_signin },
+    EngineBench { name: "http_empty_call", baseline: Some("grpc_empty_call"), run: oidc::http_empty_call },
     EngineBench { name: "oidc_jwt_verify_es256", baseline: Some("grpc_empty_call"), run: oidc::jwt_verify_es256 },
     EngineBench { name: "oidc_jwt_verify_rs256", baseline: Some("grpc_empty_call"), run: oidc::jwt_verify_rs256 },
     EngineBench { name: "identity_get_org_call", baseline: Some("grpc_empty_call"), run: oidc::static_token_call },
