@@ -12,11 +12,18 @@
 //!   searchable fields sealed under the subject or org key), its `record_index` rows and
 //!   `record_unique` claims ([`codec::seal_record`]), and back for the requested fields only
 //!   ([`codec::open_record`]), with per-request key caching ([`codec::RequestKeys`]).
+//! - [`store`]: [`RecordStore`], records created, read, updated, deleted, listed and bulk
+//!   written, each change committed with its index rows, unique claims, field history, outbox
+//!   event and audit entry in one transaction; personal reads audited.
 
 pub mod codec;
 pub mod query;
+pub mod store;
 
 pub use codec::{
     Decoded, DecodedRecord, IndexEntry, IndexValue, ModuleBlindIndex, RecordPlace, RequestKeys, SealedRecord,
     UniqueClaim, open_record, seal_record,
+};
+pub use store::{
+    BulkUpdate, ChangeSource, FieldChange, MAX_BULK_RECORDS, Reader, RecordStore, StoredPage, StoredRecord,
 };

@@ -1,0 +1,108 @@
+//! Bulk create and update: all or nothing in one transaction, each record's violations
+//! prefixed with `records[i].`.
+
+use listone_audit::{AuditActor, RequestContext};
+use listone_core::{Error, OrgId, RecordId};
+use serde_json::{Map, Value as Json};
+use uuid::Uuid;
+
+use super::change::{ChangeSource, masked_input};
+use super::write::{Catalog, Writer};
+use super::{RecordStore, StoredRecord};
+use crate::codec::RequestKeys;
+
+/// Most records one bulk call may write; larger imports are split by the caller.
+pub const MAX_BULK_RECORDS: usize = 500;
+
+/// One record of a bulk update.
+#[derive(Debug, Clone)]
+pub struct BulkUpdate {
+    /// The record.
+    pub id: RecordId,
+    /// New values of the masked fields.
+    pub changes: Map<String, Json>,
+    /// Fields to change (every key of `changes` when empty).
+    pub field_mask: Vec<String>,
+    /// The version the caller read.
+    pub expected_version: i64,
+}
+
+fn check_size(n: usize) -> Result<(), Error> {
+    if n == 0 {
+        return Err(Error::invalid("records", "must name at least one record"));
+    }
+    if n > MAX_BULK_RECORDS {
+        return Err(Error::ResourceExhausted { limit: "MAX_BULK_RECORDS" });
+    }
+    Ok(())
+}
+
+impl RecordStore {
+    /// Creates every record of `records` (each like [`Self::create`]) in one transaction, or
+    /// none: the first refusal is returned with its paths prefixed `records[i].`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn bulk_create(
+        &self,
+        org: OrgId,
+        module_key: &str,
+        records: Vec<Map<String, Json>>,
+        owner: Uuid,
+        actor: AuditActor,
+        ctx: RequestContext,
+        source: ChangeSource,
+    ) -> Result<Vec<StoredRecord>, Error> {
+        check_size(records.len())?;
+        let catalog = Catalog { modules: self.modules.list_modules(org).await? };
+        let module = catalog.get(module_key)?;
+        let txn = self.db.begin().await?;
+        let mut keys = RequestKeys::new(&self.keys, self.clock.now());
+        let mut created = Vec::with_capacity(records.len());
+        for (i, input) in records.iter().enumerate() {
+            let writer = Writer { actor: &actor, ctx: &ctx, source, prefix: format!("records[{i}].") };
+            created.push(self.create_in(&txn, &mut keys, &catalog, module, input, owner, &writer).await?);
+        }
+        txn.commit().await?;
+        Ok(created)
+    }
+
+    /// Updates every record of `updates` (each like [`Self::update`]) in one transaction, or
+    /// none: the first refusal is returned with its paths prefixed `records[i].`.
+    pub async fn bulk_update(
+        &self,
+        org: OrgId,
+        module_key: &str,
+        updates: Vec<BulkUpdate>,
+        actor: AuditActor,
+        ctx: RequestContext,
+        source: ChangeSource,
+    ) -> Result<Vec<StoredRecord>, Error> {
+        check_size(updates.len())?;
+        let catalog = Catalog { modules: self.modules.list_modules(org).await? };
+        let module = catalog.get(module_key)?;
+        let txn = self.db.begin().await?;
+        let mut keys = RequestKeys::new(&self.keys, self.clock.now());
+        let mut updated = Vec::with_capacity(updates.len());
+        for (i, update) in updates.iter().enumerate() {
+            let writer = Writer { actor: &actor, ctx: &ctx, source, prefix: format!("records[{i}].") };
+            let input = masked_input(&update.changes, &update.field_mask);
+            let record = self
+                .update_in(&txn, &mut keys, &catalog, module, update.id, &input, update.expected_version, &writer)
+                .await?;
+            updated.push(record);
+        }
+        txn.commit().await?;
+        Ok(updated)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bulk_sizes_are_bounded_on_both_sides() {
+        assert!(check_size(1).is_ok() && check_size(MAX_BULK_RECORDS).is_ok());
+        assert!(matches!(check_size(0), Err(Error::InvalidArgument { .. })));
+        assert!(matches!(check_size(MAX_BULK_RECORDS + 1), Err(Error::ResourceExhausted { .. })));
+    }
+}

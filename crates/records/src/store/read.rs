@@ -1,0 +1,240 @@
+//! Reading records: one by id, pages of a module (and related lists through a lookup), capped
+//! counts and field history. Reads that return personal fields are audited in the read's own
+//! transaction before the values leave the store.
+
+use listone_audit::{AuditActor, RequestContext};
+use listone_core::{Error, OrgId, RecordId};
+use listone_customization::{FieldType, ModuleDef, StoredModule};
+use serde_json::json;
+
+use super::change::personal_fields;
+use super::history::FieldChange;
+use super::{RecordStore, StoredRecord, not_found, rows};
+use crate::codec::{RecordPlace, RequestKeys, field_index, open_record};
+use crate::query::{
+    Count, FieldRef, Filter, Op, QueryScope, QueryValue, RecordQuery, RecordRow, compile, compile_count, count,
+    fetch_page,
+};
+
+/// Who reads, from where, and for which processing purpose (recorded with personal reads).
+#[derive(Debug, Clone)]
+pub struct Reader<'a> {
+    /// The caller.
+    pub actor: &'a AuditActor,
+    /// Request origin.
+    pub ctx: &'a RequestContext,
+    /// The processing purpose claimed, e.g. `crm.sales`.
+    pub purpose: &'a str,
+}
+
+/// One page of decoded records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPage {
+    /// The records, in query order, with the requested fields.
+    pub records: Vec<StoredRecord>,
+    /// Token for the next page, when there is one.
+    pub next_page_token: Option<String>,
+}
+
+/// The requested field keys, or every field of the module.
+fn requested<'a>(def: &'a ModuleDef, fields: Option<&'a [&'a str]>) -> Vec<&'a str> {
+    match fields {
+        Some(fields) => fields.to_vec(),
+        None => def.fields.iter().map(|f| f.key.as_str()).collect(),
+    }
+}
+
+fn with_fields(row: &RecordRow, fields: crate::codec::DecodedRecord) -> StoredRecord {
+    StoredRecord {
+        id: row.id,
+        module_id: row.module_id,
+        owner_id: row.owner_id,
+        subject_id: row.subject_id,
+        version: row.version,
+        created_by: row.created_by,
+        created_at_us: row.created_at_us,
+        updated_by: row.updated_by,
+        updated_at_us: row.updated_at_us,
+        restricted: row.restricted,
+        fields,
+    }
+}
+
+impl RecordStore {
+    /// Record `id` of module `module_key` with the `fields` asked for (every field when `None`;
+    /// a key the module lacks is INVALID_ARGUMENT). Deleted, missing and other orgs' records
+    /// are NOT_FOUND. Reading personal fields records `records.record.read` with field keys.
+    pub async fn get(
+        &self,
+        org: OrgId,
+        module_key: &str,
+        id: RecordId,
+        fields: Option<&[&str]>,
+        reader: Reader<'_>,
+    ) -> Result<StoredRecord, Error> {
+        let module = self.module(org, module_key).await?;
+        let def = &module.definition;
+        let wanted = requested(def, fields);
+        let txn = self.db.begin().await?;
+        let row = rows::find(&txn, org, module.id, id, false).await?.ok_or_else(not_found)?;
+        let mut keys = RequestKeys::new(&self.keys, self.clock.now());
+        let place = RecordPlace { org, module: module.id, record: id, subject: row.subject_id };
+        let decoded = open_record(&txn, &mut keys, &place, def, &row.data, &wanted).await?;
+        let personal = personal_fields(def, wanted.iter().copied());
+        if !personal.is_empty() {
+            let details = json!({ "module": def.key, "fields": personal });
+            self.record_audit(
+                &txn,
+                org,
+                "records.record.read",
+                Some(id),
+                reader.actor,
+                reader.ctx,
+                Some(reader.purpose),
+                details,
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(with_fields(&row, decoded))
+    }
+
+    /// One page of module `module_key`'s live records matching `query`, with the `fields` asked
+    /// for. A page with personal fields records one `records.record.read` naming its records.
+    pub async fn list(
+        &self,
+        org: OrgId,
+        module_key: &str,
+        query: &RecordQuery,
+        fields: Option<&[&str]>,
+        reader: Reader<'_>,
+    ) -> Result<StoredPage, Error> {
+        let module = self.module(org, module_key).await?;
+        self.list_module(&module, query, fields, reader).await
+    }
+
+    /// Records of module `module_key` whose lookup field `lookup_field` points at record
+    /// `target` (a related list), like [`Self::list`]; the query's own filter still applies.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn list_related(
+        &self,
+        org: OrgId,
+        module_key: &str,
+        lookup_field: &str,
+        target: RecordId,
+        query: &RecordQuery,
+        fields: Option<&[&str]>,
+        reader: Reader<'_>,
+    ) -> Result<StoredPage, Error> {
+        let module = self.module(org, module_key).await?;
+        let is_lookup =
+            module.definition.field(lookup_field).is_some_and(|f| matches!(f.field_type, FieldType::Lookup { .. }));
+        if !is_lookup {
+            return Err(Error::invalid("lookup_field", "is not a lookup field of the module"));
+        }
+        let link = Filter::Cmp {
+            field: FieldRef::Custom(lookup_field.to_owned()),
+            op: Op::Eq,
+            value: QueryValue::Text(target.to_string()),
+        };
+        let filter = match &query.filter {
+            Some(own) => Filter::And(vec![link, own.clone()]),
+            None => link,
+        };
+        let query = RecordQuery { filter: Some(filter), ..query.clone() };
+        self.list_module(&module, &query, fields, reader).await
+    }
+
+    /// How many live records of `module_key` match `filter`, counting at most `cap`.
+    pub async fn count(&self, org: OrgId, module_key: &str, filter: Option<&Filter>, cap: u32) -> Result<Count, Error> {
+        let module = self.module(org, module_key).await?;
+        let def = &module.definition;
+        let conn = self.db.conn();
+        let mut keys = RequestKeys::new(&self.keys, self.clock.now());
+        let indexer = keys.blind_indexer(conn, org, module.id, def).await?;
+        let scope = QueryScope { org_id: org, module_id: module.id };
+        let compiled = compile_count(scope, filter, cap, &field_index(def), &indexer)?;
+        count(conn, &compiled).await
+    }
+
+    /// The field history of record `id`, oldest first, decrypted for the caller; reading it
+    /// is audited like reading the fields it names.
+    pub async fn history(
+        &self,
+        org: OrgId,
+        module_key: &str,
+        id: RecordId,
+        reader: Reader<'_>,
+    ) -> Result<Vec<FieldChange>, Error> {
+        let module = self.module(org, module_key).await?;
+        let def = &module.definition;
+        let txn = self.db.begin().await?;
+        let row = rows::find(&txn, org, module.id, id, false).await?.ok_or_else(not_found)?;
+        let stored = rows::history(&txn, org, id).await?;
+        let mut keys = RequestKeys::new(&self.keys, self.clock.now());
+        let place = RecordPlace { org, module: module.id, record: id, subject: row.subject_id };
+        let changes = self.open_history(&txn, &mut keys, &place, def, stored).await;
+        let mut named: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
+        named.sort_unstable();
+        named.dedup();
+        let personal = personal_fields(def, named);
+        if !personal.is_empty() {
+            let details = json!({ "module": def.key, "fields": personal, "history": true });
+            self.record_audit(
+                &txn,
+                org,
+                "records.record.read",
+                Some(id),
+                reader.actor,
+                reader.ctx,
+                Some(reader.purpose),
+                details,
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(changes)
+    }
+
+    async fn list_module(
+        &self,
+        module: &StoredModule,
+        query: &RecordQuery,
+        fields: Option<&[&str]>,
+        reader: Reader<'_>,
+    ) -> Result<StoredPage, Error> {
+        let (org, def) = (module.org_id, &module.definition);
+        let wanted = requested(def, fields);
+        let txn = self.db.begin().await?;
+        let mut keys = RequestKeys::new(&self.keys, self.clock.now());
+        let compiled = {
+            let indexer = keys.blind_indexer(&txn, org, module.id, def).await?;
+            compile(QueryScope { org_id: org, module_id: module.id }, query, &field_index(def), &indexer)?
+        };
+        let page = fetch_page(&txn, &compiled).await?;
+        let mut records = Vec::with_capacity(page.rows.len());
+        for row in &page.rows {
+            let place = RecordPlace { org, module: module.id, record: row.id, subject: row.subject_id };
+            let decoded = open_record(&txn, &mut keys, &place, def, &row.data, &wanted).await?;
+            records.push(with_fields(row, decoded));
+        }
+        let personal = personal_fields(def, wanted.iter().copied());
+        if !personal.is_empty() && !records.is_empty() {
+            let ids: Vec<String> = records.iter().map(|r| r.id.to_string()).collect();
+            let details = json!({ "module": def.key, "fields": personal, "records": ids });
+            self.record_audit(
+                &txn,
+                org,
+                "records.record.read",
+                None,
+                reader.actor,
+                reader.ctx,
+                Some(reader.purpose),
+                details,
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(StoredPage { records, next_page_token: page.next_page_token })
+    }
+}

@@ -1,0 +1,397 @@
+//! The SQL of the record store. Every statement filters by `org_id`.
+
+use listone_core::db::{execute, insert_many, statement};
+use listone_core::{Error, ModuleId, OrgId, RecordId, SubjectId};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, QueryResult, SqlErr, Value};
+use uuid::Uuid;
+
+use crate::codec::{IndexEntry, IndexValue, UniqueClaim};
+use crate::query::RecordRow;
+
+const RECORD_SELECT: &str = "SELECT id, module_id, owner_id, subject_id, version, data, created_by, created_at_us, \
+     updated_by, updated_at_us, restricted FROM record";
+
+/// A `record` row to insert.
+pub(crate) struct NewRow<'a> {
+    pub org: OrgId,
+    pub id: RecordId,
+    pub module: ModuleId,
+    pub owner: Uuid,
+    pub subject: Option<SubjectId>,
+    pub data: &'a str,
+    pub by: Uuid,
+    pub now_us: i64,
+}
+
+/// One `record_history` row to insert.
+pub(crate) struct HistoryRow {
+    pub id: Uuid,
+    pub field: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+/// A stored `record_history` row.
+pub(crate) struct StoredHistory {
+    pub id: Uuid,
+    pub field: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+    pub actor_kind: String,
+    pub actor_id: String,
+    pub source: String,
+    pub changed_at_us: i64,
+}
+
+fn row_from(row: &QueryResult) -> Result<RecordRow, DbErr> {
+    Ok(RecordRow {
+        id: RecordId::from_uuid(row.try_get("", "id")?),
+        module_id: ModuleId::from_uuid(row.try_get("", "module_id")?),
+        owner_id: row.try_get("", "owner_id")?,
+        subject_id: row.try_get::<Option<Uuid>>("", "subject_id")?.map(SubjectId::from_uuid),
+        version: row.try_get("", "version")?,
+        data: row.try_get("", "data")?,
+        created_by: row.try_get("", "created_by")?,
+        created_at_us: row.try_get("", "created_at_us")?,
+        updated_by: row.try_get("", "updated_by")?,
+        updated_at_us: row.try_get("", "updated_at_us")?,
+        restricted: row.try_get("", "restricted")?,
+    })
+}
+
+/// The live (not deleted) record `id` of module `module` in `org`; locked until the
+/// transaction ends on PostgreSQL when `lock` (SQLite transactions hold the write lock).
+pub(crate) async fn find<C: ConnectionTrait>(
+    conn: &C,
+    org: OrgId,
+    module: ModuleId,
+    id: RecordId,
+    lock: bool,
+) -> Result<Option<RecordRow>, Error> {
+    let backend = conn.get_database_backend();
+    let lock = if lock && backend == DatabaseBackend::Postgres { " FOR UPDATE" } else { "" };
+    let stmt = statement(
+        backend,
+        &format!("{RECORD_SELECT} WHERE org_id = $1 AND module_id = $2 AND id = $3 AND deleted_at_us IS NULL{lock}"),
+        [Value::from(org.as_uuid()), Value::from(module.as_uuid()), Value::from(id.as_uuid())],
+    );
+    Ok(conn.query_one_raw(stmt).await?.as_ref().map(row_from).transpose()?)
+}
+
+/// `Some(subject)` when `id` is a live record of `module` in `org`.
+pub(crate) async fn lookup_target<C: ConnectionTrait>(
+    conn: &C,
+    org: OrgId,
+    module: ModuleId,
+    id: RecordId,
+) -> Result<Option<Option<SubjectId>>, Error> {
+    let stmt = statement(
+        conn.get_database_backend(),
+        "SELECT subject_id FROM record WHERE org_id = $1 AND module_id = $2 AND id = $3 AND deleted_at_us IS NULL",
+        [Value::from(org.as_uuid()), Value::from(module.as_uuid()), Value::from(id.as_uuid())],
+    );
+    match conn.query_one_raw(stmt).await? {
+        Some(row) => Ok(Some(row.try_get::<Option<Uuid>>("", "subject_id")?.map(SubjectId::from_uuid))),
+        None => Ok(None),
+    }
+}
+
+/// Inserts a new record at version 1.
+pub(crate) async fn insert<C: ConnectionTrait>(conn: &C, row: &NewRow<'_>) -> Result<(), Error> {
+    execute(
+        conn,
+        "INSERT INTO record (org_id, id, module_id, owner_id, subject_id, version, data, created_by, \
+         created_at_us, updated_by, updated_at_us, deleted_at_us, restricted) \
+         VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $7, $8, NULL, $9)",
+        [
+            Value::from(row.org.as_uuid()),
+            Value::from(row.id.as_uuid()),
+            Value::from(row.module.as_uuid()),
+            Value::from(row.owner),
+            Value::Uuid(row.subject.map(|s| s.as_uuid())),
+            Value::from(row.data.to_owned()),
+            Value::from(row.by),
+            Value::from(row.now_us),
+            Value::from(false),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Replaces data and subject of a live record still at `expected`; false when it is not.
+pub(crate) async fn update<C: ConnectionTrait>(conn: &C, row: &NewRow<'_>, expected: i64) -> Result<bool, Error> {
+    let n = execute(
+        conn,
+        "UPDATE record SET data = $4, subject_id = $5, version = version + 1, updated_by = $6, updated_at_us = $7 \
+         WHERE org_id = $1 AND module_id = $2 AND id = $3 AND version = $8 AND deleted_at_us IS NULL",
+        [
+            Value::from(row.org.as_uuid()),
+            Value::from(row.module.as_uuid()),
+            Value::from(row.id.as_uuid()),
+            Value::from(row.data.to_owned()),
+            Value::Uuid(row.subject.map(|s| s.as_uuid())),
+            Value::from(row.by),
+            Value::from(row.now_us),
+            Value::from(expected),
+        ],
+    )
+    .await?;
+    Ok(n == 1)
+}
+
+/// Marks a live record still at `expected` deleted; false when it is not.
+pub(crate) async fn soft_delete<C: ConnectionTrait>(
+    conn: &C,
+    org: OrgId,
+    module: ModuleId,
+    id: RecordId,
+    expected: i64,
+    by: Uuid,
+    now_us: i64,
+) -> Result<bool, Error> {
+    let n = execute(
+        conn,
+        "UPDATE record SET deleted_at_us = $5, version = version + 1, updated_by = $6, updated_at_us = $5 \
+         WHERE org_id = $1 AND module_id = $2 AND id = $3 AND version = $4 AND deleted_at_us IS NULL",
+        [
+            Value::from(org.as_uuid()),
+            Value::from(module.as_uuid()),
+            Value::from(id.as_uuid()),
+            Value::from(expected),
+            Value::from(now_us),
+            Value::from(by),
+        ],
+    )
+    .await?;
+    Ok(n == 1)
+}
+
+/// Replaces the record's `record_index` rows with `entries`.
+pub(crate) async fn replace_index<C: ConnectionTrait>(
+    conn: &C,
+    org: OrgId,
+    module: ModuleId,
+    id: RecordId,
+    entries: &[IndexEntry],
+) -> Result<(), Error> {
+    execute(
+        conn,
+        "DELETE FROM record_index WHERE org_id = $1 AND record_id = $2",
+        [Value::from(org.as_uuid()), Value::from(id.as_uuid())],
+    )
+    .await?;
+    let rows = entries
+        .iter()
+        .map(|entry| {
+            let mut columns = [Value::String(None), Value::Double(None), Value::BigInt(None), Value::Bool(None)];
+            match &entry.value {
+                IndexValue::Text(text) => columns[0] = Value::from(text.clone()),
+                IndexValue::Number(n) => columns[1] = Value::from(*n),
+                IndexValue::TimeUs(us) => columns[2] = Value::from(*us),
+                IndexValue::Bool(b) => columns[3] = Value::from(*b),
+            }
+            let mut row = vec![
+                Value::from(org.as_uuid()),
+                Value::from(module.as_uuid()),
+                Value::from(entry.field_key.clone()),
+                Value::from(id.as_uuid()),
+                Value::from(entry.ordinal),
+            ];
+            row.extend(columns);
+            row
+        })
+        .collect();
+    let columns = [
+        "org_id",
+        "module_id",
+        "field_id",
+        "record_id",
+        "ordinal",
+        "value_text",
+        "value_num",
+        "value_time_us",
+        "value_bool",
+    ];
+    insert_many(conn, "record_index", &columns, rows).await?;
+    Ok(())
+}
+
+/// Releases every unique claim of the record.
+pub(crate) async fn release_claims<C: ConnectionTrait>(conn: &C, org: OrgId, id: RecordId) -> Result<(), Error> {
+    execute(
+        conn,
+        "DELETE FROM record_unique WHERE org_id = $1 AND record_id = $2",
+        [Value::from(org.as_uuid()), Value::from(id.as_uuid())],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The first claim of `claims` another record already holds.
+pub(crate) async fn taken_claim<'c, C: ConnectionTrait>(
+    conn: &C,
+    org: OrgId,
+    module: ModuleId,
+    id: RecordId,
+    claims: &'c [UniqueClaim],
+) -> Result<Option<&'c UniqueClaim>, Error> {
+    for claim in claims {
+        let stmt = statement(
+            conn.get_database_backend(),
+            "SELECT record_id FROM record_unique WHERE org_id = $1 AND module_id = $2 AND field_id = $3 \
+             AND value_key = $4",
+            [
+                Value::from(org.as_uuid()),
+                Value::from(module.as_uuid()),
+                Value::from(claim.field_key.clone()),
+                Value::from(claim.value_key.clone()),
+            ],
+        );
+        if let Some(row) = conn.query_one_raw(stmt).await? {
+            let holder: Uuid = row.try_get("", "record_id")?;
+            if holder != id.as_uuid() {
+                return Ok(Some(claim));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Inserts the record's unique claims (after [`taken_claim`] found them free). A claim taken
+/// meanwhile by a concurrent writer is `Err(Some(field_key))`.
+pub(crate) async fn insert_claims<C: ConnectionTrait>(
+    conn: &C,
+    org: OrgId,
+    module: ModuleId,
+    id: RecordId,
+    claims: &[UniqueClaim],
+) -> Result<(), ClaimError> {
+    // One statement per claim (a record has few), so a race names the field it lost.
+    for claim in claims {
+        let inserted = execute(
+            conn,
+            "INSERT INTO record_unique (org_id, module_id, field_id, value_key, record_id) VALUES ($1, $2, $3, $4, $5)",
+            [
+                Value::from(org.as_uuid()),
+                Value::from(module.as_uuid()),
+                Value::from(claim.field_key.clone()),
+                Value::from(claim.value_key.clone()),
+                Value::from(id.as_uuid()),
+            ],
+        )
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                return Err(ClaimError::Taken(claim.field_key.clone()));
+            }
+            Err(e) => return Err(ClaimError::Db(e.into())),
+        }
+    }
+    Ok(())
+}
+
+/// Why claims could not be inserted.
+pub(crate) enum ClaimError {
+    /// Another record holds the value of this field.
+    Taken(String),
+    /// Any other failure.
+    Db(Error),
+}
+
+/// Who made a change, as `record_history` stores it.
+pub(crate) struct ChangeBy<'a> {
+    pub actor_kind: &'a str,
+    pub actor_id: &'a str,
+    pub source: &'a str,
+    pub at_us: i64,
+}
+
+/// Inserts history rows of one change of record `id`.
+pub(crate) async fn insert_history<C: ConnectionTrait>(
+    conn: &C,
+    org: OrgId,
+    module: ModuleId,
+    id: RecordId,
+    by: &ChangeBy<'_>,
+    rows: Vec<HistoryRow>,
+) -> Result<(), Error> {
+    let rows = rows
+        .into_iter()
+        .map(|h| {
+            vec![
+                Value::from(org.as_uuid()),
+                Value::from(h.id),
+                Value::from(id.as_uuid()),
+                Value::from(module.as_uuid()),
+                Value::from(h.field),
+                Value::String(h.old),
+                Value::String(h.new),
+                Value::from(by.actor_kind.to_owned()),
+                Value::from(by.actor_id.to_owned()),
+                Value::from(by.source.to_owned()),
+                Value::from(by.at_us),
+            ]
+        })
+        .collect();
+    let columns = [
+        "org_id",
+        "id",
+        "record_id",
+        "module_id",
+        "field_id",
+        "old_value",
+        "new_value",
+        "actor_kind",
+        "actor_id",
+        "source",
+        "changed_at_us",
+    ];
+    insert_many(conn, "record_history", &columns, rows).await?;
+    Ok(())
+}
+
+/// The history of record `id`, oldest first.
+pub(crate) async fn history<C: ConnectionTrait>(
+    conn: &C,
+    org: OrgId,
+    id: RecordId,
+) -> Result<Vec<StoredHistory>, Error> {
+    let stmt = statement(
+        conn.get_database_backend(),
+        "SELECT id, field_id, old_value, new_value, actor_kind, actor_id, source, changed_at_us FROM record_history \
+         WHERE org_id = $1 AND record_id = $2 ORDER BY changed_at_us, id",
+        [Value::from(org.as_uuid()), Value::from(id.as_uuid())],
+    );
+    let read = |row: &QueryResult| -> Result<StoredHistory, DbErr> {
+        Ok(StoredHistory {
+            id: row.try_get("", "id")?,
+            field: row.try_get("", "field_id")?,
+            old: row.try_get("", "old_value")?,
+            new: row.try_get("", "new_value")?,
+            actor_kind: row.try_get("", "actor_kind")?,
+            actor_id: row.try_get("", "actor_id")?,
+            source: row.try_get("", "source")?,
+            changed_at_us: row.try_get("", "changed_at_us")?,
+        })
+    };
+    Ok(conn.query_all_raw(stmt).await?.iter().map(read).collect::<Result<_, _>>()?)
+}
+
+/// Hard-deletes `org`'s records soft-deleted before `before_us`, with their index, unique and
+/// history rows; returns how many records went.
+pub(crate) async fn purge<C: ConnectionTrait>(conn: &C, org: OrgId, before_us: i64) -> Result<u64, Error> {
+    let doomed = "SELECT id FROM record WHERE org_id = $1 AND deleted_at_us IS NOT NULL AND deleted_at_us < $2";
+    let values = || [Value::from(org.as_uuid()), Value::from(before_us)];
+    for table in ["record_index", "record_unique", "record_history"] {
+        execute(conn, &format!("DELETE FROM {table} WHERE org_id = $1 AND record_id IN ({doomed})"), values()).await?;
+    }
+    let n = execute(
+        conn,
+        "DELETE FROM record WHERE org_id = $1 AND deleted_at_us IS NOT NULL AND deleted_at_us < $2",
+        values(),
+    )
+    .await?;
+    Ok(n)
+}

@@ -1,0 +1,388 @@
+//! Creating, updating, deleting and purging records. Each change runs in one transaction with
+//! its index rows, unique claims, history rows, outbox event and audit entry; a refusal writes
+//! nothing.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use listone_audit::{AuditActor, RequestContext};
+use listone_core::{Error, ModuleId, OrgId, RecordId, SubjectId};
+use listone_customization::{FieldValue, ModuleDef, StoredModule, WriteMode, validate_record_input};
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
+use serde_json::{Map, Value as Json, json};
+use uuid::Uuid;
+
+use super::change::{ChangeSource, changed_fields, lookups, masked_input, with_formulas};
+use super::rows::{self, ChangeBy, NewRow};
+use super::{RecordStore, StoredRecord, actor_uuid, not_found, plain_values, stale_version};
+use crate::codec::{Decoded, DecodedRecord, RecordPlace, RequestKeys, open_record, seal_record};
+use crate::query::RecordRow;
+
+/// The org's modules, read before the transaction: the written module and lookup targets.
+pub(crate) struct Catalog {
+    pub modules: Vec<StoredModule>,
+}
+
+impl Catalog {
+    fn id_of(&self, key: &str) -> Option<ModuleId> {
+        self.modules.iter().find(|m| m.definition.key == key).map(|m| m.id)
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Result<&StoredModule, Error> {
+        self.modules.iter().find(|m| m.definition.key == key).ok_or(Error::NotFound { resource: "module" })
+    }
+}
+
+/// Who writes, and from where; shared by every record of one call.
+pub(crate) struct Writer<'a> {
+    pub actor: &'a AuditActor,
+    pub ctx: &'a RequestContext,
+    pub source: ChangeSource,
+    /// Prefix of violation paths (`records[3].` in bulk calls, empty otherwise).
+    pub prefix: String,
+}
+
+/// Prefixes the field paths of an INVALID_ARGUMENT or ALREADY_EXISTS with `prefix`.
+pub(crate) fn prefixed(err: Error, prefix: &str) -> Error {
+    if prefix.is_empty() {
+        return err;
+    }
+    match err {
+        Error::InvalidArgument { violations } => Error::InvalidArgument {
+            violations: violations
+                .into_iter()
+                .map(|v| listone_core::FieldViolation { field: format!("{prefix}{}", v.field), ..v })
+                .collect(),
+        },
+        Error::AlreadyExists { resource, field } => {
+            Error::AlreadyExists { resource, field: format!("{prefix}{field}") }
+        }
+        other => other,
+    }
+}
+
+impl RecordStore {
+    /// Creates a record of module `module_key` owned by `owner` from the caller's `values`
+    /// (every problem reported at once), with defaults and formulas filled in. A lookup to a
+    /// record that is not a live record of its target module in `org` is NOT_FOUND; a value a
+    /// unique field already holds is ALREADY_EXISTS naming `fields.<key>`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create(
+        &self,
+        org: OrgId,
+        module_key: &str,
+        values: Map<String, Json>,
+        owner: Uuid,
+        actor: AuditActor,
+        ctx: RequestContext,
+        source: ChangeSource,
+    ) -> Result<StoredRecord, Error> {
+        let catalog = Catalog { modules: self.modules.list_modules(org).await? };
+        let module = catalog.get(module_key)?;
+        let txn = self.db.begin().await?;
+        let mut keys = RequestKeys::new(&self.keys, self.clock.now());
+        let writer = Writer { actor: &actor, ctx: &ctx, source, prefix: String::new() };
+        let record = self.create_in(&txn, &mut keys, &catalog, module, &values, owner, &writer).await?;
+        txn.commit().await?;
+        Ok(record)
+    }
+
+    /// [`Self::create`] inside `txn`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn create_in(
+        &self,
+        txn: &DatabaseTransaction,
+        keys: &mut RequestKeys<'_>,
+        catalog: &Catalog,
+        module: &StoredModule,
+        input: &Map<String, Json>,
+        owner: Uuid,
+        writer: &Writer<'_>,
+    ) -> Result<StoredRecord, Error> {
+        let def = &module.definition;
+        let prefix = writer.prefix.as_str();
+        let values = validate_record_input(def, input, WriteMode::Create).map_err(|r| prefixed(r.into(), prefix))?;
+        let values = with_formulas(def, values)?;
+        let linked = self.check_lookups(txn, catalog, module.org_id, def, &values, values.keys()).await?;
+        let subject = if def.is_subject { Some(SubjectId::new()) } else { linked_subject(def, &linked) };
+        let id = RecordId::new();
+        let place = RecordPlace { org: module.org_id, module: module.id, record: id, subject };
+        let sealed = seal_record(txn, keys, &place, def, &values).await?;
+        if let Some(claim) = rows::taken_claim(txn, place.org, module.id, id, &sealed.unique).await? {
+            return Err(already_exists(prefix, &claim.field_key));
+        }
+        let now_us = self.clock.now().timestamp_micros();
+        let by = actor_uuid(writer.actor);
+        let data = sealed.data_text();
+        let row = NewRow { org: place.org, id, module: module.id, owner, subject, data: &data, by, now_us };
+        rows::insert(txn, &row).await?;
+        rows::replace_index(txn, place.org, module.id, id, &sealed.index).await?;
+        rows::insert_claims(txn, place.org, module.id, id, &sealed.unique).await.map_err(|e| claim_error(e, prefix))?;
+        let written: Vec<&String> = values.iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k).collect();
+        let payload = json!({ "record_id": id, "module_id": module.id, "module": def.key, "version": 1 });
+        self.emit(txn, place.org, "records.record.created", writer.ctx, payload).await?;
+        let details = json!({ "module": def.key, "fields": written, "source": writer.source.key() });
+        self.record_audit(txn, place.org, "records.record.created", Some(id), writer.actor, writer.ctx, None, details)
+            .await?;
+        let fields = values.into_iter().map(|(k, v)| (k, Decoded::Value(listone_core::Secret::new(v)))).collect();
+        Ok(StoredRecord {
+            id,
+            module_id: module.id,
+            owner_id: owner,
+            subject_id: subject,
+            version: 1,
+            created_by: by,
+            created_at_us: now_us,
+            updated_by: by,
+            updated_at_us: now_us,
+            restricted: false,
+            fields: DecodedRecord { fields },
+        })
+    }
+
+    /// Changes the fields named in `field_mask` (every key of `changes` when empty; a masked
+    /// field absent from `changes` is cleared) of record `id` if it is still at
+    /// `expected_version` (else ABORTED, `STALE_VERSION`). Formulas are recomputed, the record
+    /// re-indexed and its unique values re-claimed; each changed field gets a history row.
+    /// Returns the record with the masked and formula fields only (other fields would be an
+    /// unaudited read); an update that changes nothing writes nothing.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn update(
+        &self,
+        org: OrgId,
+        module_key: &str,
+        id: RecordId,
+        changes: Map<String, Json>,
+        field_mask: &[String],
+        expected_version: i64,
+        actor: AuditActor,
+        ctx: RequestContext,
+        source: ChangeSource,
+    ) -> Result<StoredRecord, Error> {
+        let catalog = Catalog { modules: self.modules.list_modules(org).await? };
+        let module = catalog.get(module_key)?;
+        let txn = self.db.begin().await?;
+        let mut keys = RequestKeys::new(&self.keys, self.clock.now());
+        let writer = Writer { actor: &actor, ctx: &ctx, source, prefix: String::new() };
+        let input = masked_input(&changes, field_mask);
+        let record = self.update_in(&txn, &mut keys, &catalog, module, id, &input, expected_version, &writer).await?;
+        txn.commit().await?;
+        Ok(record)
+    }
+
+    /// [`Self::update`] inside `txn`, with the masked input already built.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn update_in(
+        &self,
+        txn: &DatabaseTransaction,
+        keys: &mut RequestKeys<'_>,
+        catalog: &Catalog,
+        module: &StoredModule,
+        id: RecordId,
+        input: &Map<String, Json>,
+        expected_version: i64,
+        writer: &Writer<'_>,
+    ) -> Result<StoredRecord, Error> {
+        let (org, def, prefix) = (module.org_id, &module.definition, writer.prefix.as_str());
+        let row = rows::find(txn, org, module.id, id, true).await?.ok_or_else(not_found)?;
+        if row.version != expected_version {
+            return Err(stale_version());
+        }
+        let changes = validate_record_input(def, input, WriteMode::Update).map_err(|r| prefixed(r.into(), prefix))?;
+        // The reply carries what the caller wrote and what was computed from it, never other
+        // stored fields: those would be a read of personal data without its audit entry.
+        let returned: Vec<String> = changes
+            .keys()
+            .cloned()
+            .chain(def.fields.iter().filter(|f| f.field_type.is_computed()).map(|f| f.key.clone()))
+            .collect();
+        let old = self.open_all(txn, keys, org, &row, def).await?;
+        let mut new = old.clone();
+        new.extend(changes);
+        let new = with_formulas(def, new)?;
+        let changed = changed_fields(&old, &new);
+        if changed.is_empty() {
+            return Ok(stored(&row, only(new, &returned)));
+        }
+        let linked = self.check_lookups(txn, catalog, org, def, &new, changed.iter()).await?;
+        let subject = match &def.subject_link {
+            Some(link) if changed.contains(link) => linked_subject(def, &linked),
+            _ => row.subject_id,
+        };
+        let place = RecordPlace { org, module: module.id, record: id, subject };
+        let sealed = seal_record(txn, keys, &place, def, &new).await?;
+        rows::release_claims(txn, org, id).await?;
+        if let Some(claim) = rows::taken_claim(txn, org, module.id, id, &sealed.unique).await? {
+            return Err(already_exists(prefix, &claim.field_key));
+        }
+        let now_us = self.clock.now().timestamp_micros();
+        let by = actor_uuid(writer.actor);
+        let data = sealed.data_text();
+        let new_row = NewRow { org, id, module: module.id, owner: row.owner_id, subject, data: &data, by, now_us };
+        if !rows::update(txn, &new_row, expected_version).await? {
+            return Err(stale_version());
+        }
+        rows::replace_index(txn, org, module.id, id, &sealed.index).await?;
+        rows::insert_claims(txn, org, module.id, id, &sealed.unique).await.map_err(|e| claim_error(e, prefix))?;
+        let history = self.history_rows(txn, keys, &place, def, &changed, &old, &new).await?;
+        let actor_id = writer.actor.id.clone().unwrap_or_default();
+        let change_by = ChangeBy {
+            actor_kind: writer.actor.kind.key(),
+            actor_id: &actor_id,
+            source: writer.source.key(),
+            at_us: now_us,
+        };
+        rows::insert_history(txn, org, module.id, id, &change_by, history).await?;
+        let version = expected_version + 1;
+        let payload = json!({
+            "record_id": id, "module_id": module.id, "module": def.key, "version": version, "fields": changed,
+        });
+        self.emit(txn, org, "records.record.updated", writer.ctx, payload).await?;
+        let details = json!({ "module": def.key, "fields": changed, "source": writer.source.key() });
+        self.record_audit(txn, org, "records.record.updated", Some(id), writer.actor, writer.ctx, None, details)
+            .await?;
+        let mut record = stored(&row, only(new, &returned));
+        record.subject_id = subject;
+        record.version = version;
+        record.updated_by = by;
+        record.updated_at_us = now_us;
+        Ok(record)
+    }
+
+    /// Soft-deletes record `id` if it is still at `expected_version` (else ABORTED): it stops
+    /// being readable or listed and its unique values are free again at once; index and history
+    /// rows stay until [`Self::purge_deleted`].
+    pub async fn delete(
+        &self,
+        org: OrgId,
+        module_key: &str,
+        id: RecordId,
+        expected_version: i64,
+        actor: AuditActor,
+        ctx: RequestContext,
+    ) -> Result<(), Error> {
+        let module = self.module(org, module_key).await?;
+        let txn = self.db.begin().await?;
+        let row = rows::find(&txn, org, module.id, id, true).await?.ok_or_else(not_found)?;
+        if row.version != expected_version {
+            return Err(stale_version());
+        }
+        let now_us = self.clock.now().timestamp_micros();
+        if !rows::soft_delete(&txn, org, module.id, id, expected_version, actor_uuid(&actor), now_us).await? {
+            return Err(stale_version());
+        }
+        rows::release_claims(&txn, org, id).await?;
+        let key = &module.definition.key;
+        let payload =
+            json!({ "record_id": id, "module_id": module.id, "module": key, "version": expected_version + 1 });
+        self.emit(&txn, org, "records.record.deleted", &ctx, payload).await?;
+        let details = json!({ "module": key });
+        self.record_audit(&txn, org, "records.record.deleted", Some(id), &actor, &ctx, None, details).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Hard-deletes `org`'s records soft-deleted before `older_than`, with their index, unique
+    /// and history rows, in one audited transaction; returns how many records went.
+    pub async fn purge_deleted(
+        &self,
+        org: OrgId,
+        older_than: DateTime<Utc>,
+        actor: AuditActor,
+        ctx: RequestContext,
+    ) -> Result<u64, Error> {
+        let txn = self.db.begin().await?;
+        let purged = rows::purge(&txn, org, older_than.timestamp_micros()).await?;
+        if purged > 0 {
+            let details = json!({ "purged": purged, "deleted_before_us": older_than.timestamp_micros() });
+            self.record_audit(&txn, org, "records.record.purged", None, &actor, &ctx, None, details).await?;
+        }
+        txn.commit().await?;
+        Ok(purged)
+    }
+
+    /// Every field of a stored row, decoded; an erased subject's record cannot be changed.
+    async fn open_all<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        keys: &mut RequestKeys<'_>,
+        org: OrgId,
+        row: &RecordRow,
+        def: &ModuleDef,
+    ) -> Result<BTreeMap<String, FieldValue>, Error> {
+        let place = RecordPlace { org, module: row.module_id, record: row.id, subject: row.subject_id };
+        let all: Vec<&str> = def.fields.iter().map(|f| f.key.as_str()).collect();
+        let decoded = open_record(conn, keys, &place, def, &row.data, &all).await?;
+        if decoded.fields.values().any(|d| matches!(d, Decoded::Erased)) {
+            return Err(Error::FailedPrecondition {
+                reason: "SUBJECT_ERASED",
+                message: "the record's data subject was erased; it cannot be changed".to_owned(),
+            });
+        }
+        Ok(plain_values(&decoded))
+    }
+
+    /// Checks that every lookup among `keys` names a live record of its target module in the
+    /// org; returns the subject of each linked record by field.
+    async fn check_lookups<'k>(
+        &self,
+        txn: &DatabaseTransaction,
+        catalog: &Catalog,
+        org: OrgId,
+        def: &ModuleDef,
+        values: &BTreeMap<String, FieldValue>,
+        keys: impl IntoIterator<Item = &'k String>,
+    ) -> Result<BTreeMap<String, Option<SubjectId>>, Error> {
+        let mut subjects = BTreeMap::new();
+        for lookup in lookups(def, values, keys) {
+            let target = catalog.id_of(&lookup.target).ok_or(Error::NotFound { resource: "lookup_target" })?;
+            match rows::lookup_target(txn, org, target, lookup.record).await? {
+                Some(subject) => {
+                    subjects.insert(lookup.field, subject);
+                }
+                None => return Err(Error::NotFound { resource: "lookup_target" }),
+            }
+        }
+        Ok(subjects)
+    }
+}
+
+/// The subject of the record the module's subject link points at, if set.
+fn linked_subject(def: &ModuleDef, linked: &BTreeMap<String, Option<SubjectId>>) -> Option<SubjectId> {
+    def.subject_link.as_ref().and_then(|link| linked.get(link).copied().flatten())
+}
+
+fn claim_error(err: rows::ClaimError, prefix: &str) -> Error {
+    match err {
+        rows::ClaimError::Taken(field_key) => already_exists(prefix, &field_key),
+        rows::ClaimError::Db(err) => err,
+    }
+}
+
+fn already_exists(prefix: &str, field_key: &str) -> Error {
+    Error::AlreadyExists { resource: "record", field: format!("{prefix}fields.{field_key}") }
+}
+
+/// The values of `keys` only.
+fn only(mut values: BTreeMap<String, FieldValue>, keys: &[String]) -> BTreeMap<String, FieldValue> {
+    values.retain(|key, _| keys.contains(key));
+    values
+}
+
+/// A stored row with the given (decoded) values.
+pub(crate) fn stored(row: &RecordRow, values: BTreeMap<String, FieldValue>) -> StoredRecord {
+    let fields = values.into_iter().map(|(k, v)| (k, Decoded::Value(listone_core::Secret::new(v)))).collect();
+    StoredRecord {
+        id: row.id,
+        module_id: row.module_id,
+        owner_id: row.owner_id,
+        subject_id: row.subject_id,
+        version: row.version,
+        created_by: row.created_by,
+        created_at_us: row.created_at_us,
+        updated_by: row.updated_by,
+        updated_at_us: row.updated_at_us,
+        restricted: row.restricted,
+        fields: DecodedRecord { fields },
+    }
+}
