@@ -41,7 +41,7 @@ pub use formula::CompiledFormulas;
 pub use layout::{Layout, LayoutSection};
 pub use module::{ModuleCatalog, ModuleDef, ModuleKind};
 pub use record::{WriteMode, validate_record_input};
-pub use standard::{STANDARD_MODULE_KEYS, standard_modules};
+pub use standard::{FALLBACK_CURRENCY, STANDARD_MODULE_KEYS, currency_for_country, standard_modules};
 pub use store::{InstallReport, MAX_CUSTOM_MODULES_PER_ORG, ModuleStore, ModuleVersion, StoredModule};
 pub use validate::{validate_change, validate_module};
 pub use value::{FieldValue, validate_value};

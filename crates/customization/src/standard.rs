@@ -15,6 +15,46 @@ use crate::module::{ModuleDef, ModuleKind};
 pub const STANDARD_MODULE_KEYS: &[&str] =
     &["leads", "contacts", "accounts", "deals", "properties", "activities", "communications", "documents"];
 
+/// Currency of the standard catalog when the org's country does not name one.
+pub const FALLBACK_CURRENCY: &str = "USD";
+
+/// Euro-area members (ISO 3166-1 alpha-2).
+const EURO_AREA: &[&str] = &[
+    "AT", "BE", "HR", "CY", "EE", "FI", "FR", "DE", "GR", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PT", "SK", "SI",
+    "ES",
+];
+
+/// The currency (ISO 4217) a new org's standard amounts are in, from its country of
+/// establishment; [`FALLBACK_CURRENCY`] for a country not listed. Admins change it per field.
+pub fn currency_for_country(country: &str) -> &'static str {
+    let country = country.trim().to_ascii_uppercase();
+    if EURO_AREA.contains(&country.as_str()) {
+        return "EUR";
+    }
+    match country.as_str() {
+        "GB" => "GBP",
+        "AE" => "AED",
+        "SA" => "SAR",
+        "QA" => "QAR",
+        "US" => "USD",
+        "CA" => "CAD",
+        "AU" => "AUD",
+        "CH" | "LI" => "CHF",
+        "NO" => "NOK",
+        "SE" => "SEK",
+        "DK" => "DKK",
+        "IS" => "ISK",
+        "PL" => "PLN",
+        "CZ" => "CZK",
+        "HU" => "HUF",
+        "RO" => "RON",
+        "BG" => "BGN",
+        "IN" => "INR",
+        "JP" => "JPY",
+        _ => FALLBACK_CURRENCY,
+    }
+}
+
 /// The standard modules for a new org whose amounts are in `currency` (ISO 4217, e.g. `AED`).
 pub fn standard_modules(currency: &str) -> Vec<ModuleDef> {
     vec![
@@ -356,6 +396,15 @@ fn documents() -> ModuleDef {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn the_catalog_currency_follows_the_country() {
+        assert_eq!(currency_for_country("gb"), "GBP");
+        assert_eq!(currency_for_country("DE"), "EUR");
+        assert_eq!(currency_for_country("AE"), "AED");
+        assert_eq!(currency_for_country("ZZ"), FALLBACK_CURRENCY);
+        assert!(standard_modules(currency_for_country("FR")).iter().all(|m| m.key.len() > 1));
+    }
     use crate::validate::validate_module;
 
     #[test]

@@ -14,6 +14,13 @@ pub mod audit {
     }
 }
 
+/// `listone.customization.v1`: module definitions — fields, rules, data-map tags, layouts.
+pub mod customization {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/listone.customization.v1.rs"));
+    }
+}
+
 /// `listone.identity.v1`: List One Identity — organizations, users, groups, roles, sign-in,
 /// sessions, MFA and SCIM tokens.
 pub mod identity {

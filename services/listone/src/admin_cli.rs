@@ -13,6 +13,7 @@ use listone_audit::{ActorKind, AuditActor, AuditRecorder, RequestContext};
 use listone_core::config::Settings;
 use listone_core::{App, Error, OrgId, Secret, SharedClock, SystemClock, UserId};
 use listone_crypto::KeyRing;
+use listone_customization::{ModuleStore, currency_for_country};
 use listone_identity::oidc::clients::{ClientOwner, ClientType, GrantType, IdTokenAlg, NewClient};
 use listone_identity::onboarding::Invitation;
 use listone_identity::org::{Org, OrgRegistration, OrgStatus, SubscriptionRequest};
@@ -208,6 +209,11 @@ impl Admin {
             .register_org(&registration, &admin, Duration::days(7), self.actor.clone(), self.ctx())
             .await?;
         let (org, user, invite) = (registered.org, registered.admin, registered.invite);
+        // Every new org gets the standard CRM modules, amounts in its country's currency. Its
+        // own transaction: should it fail, the module API installs the catalog on first use.
+        let modules = ModuleStore::new(self.db.clone(), self.recorder.clone(), self.clock.clone());
+        let currency = currency_for_country(&registration.country);
+        let installed = modules.install_standard(org.id, currency, self.actor.clone(), self.ctx()).await?;
         let apps: Vec<&str> = registered.admin_apps.iter().map(|a| a.key()).collect();
         Ok(json!({
             "org_id": org.id.to_string(),
@@ -219,6 +225,8 @@ impl Admin {
                 "starts_at": s.starts_at.to_rfc3339(),
                 "ends_at": s.ends_at.map(|e| e.to_rfc3339()),
             })).collect::<Vec<_>>(),
+            "standard_modules": installed.created,
+            "currency": currency,
             "admin_user_id": user.id.to_string(),
             "admin_apps": apps,
             "invite_token": invite.token.expose(),

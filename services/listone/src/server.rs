@@ -16,6 +16,7 @@ use listone_core::config::ServeSettings;
 use listone_core::outbox::{Dispatcher, DispatcherConfig, EventSink};
 use listone_core::{Database, SharedClock};
 use listone_crypto::{KeyRing, MasterKey};
+use listone_customization_service::ModuleApi;
 use listone_identity::oidc::verify::JwtAuthenticator;
 use listone_identity::session_auth::SessionAuthenticator;
 use listone_identity::{Identity, IdentityConfig};
@@ -39,6 +40,7 @@ use crate::telemetry::{self, MakeRequestUuidV7, RequestSpan, SanitizeRequestIdLa
 /// Every gRPC service this process serves; each answers SERVING on `grpc.health.v1.Health`.
 pub const SERVICE_NAMES: &[&str] = &[
     "listone.audit.v1.AuditService",
+    "listone.customization.v1.ModuleService",
     "listone.identity.v1.OrganizationService",
     "listone.identity.v1.UserService",
     "listone.identity.v1.GroupService",
@@ -245,6 +247,11 @@ async fn routes(ctx: &AppContext, serve: &ServeSettings) -> Result<Routes, Start
                 ctx.authenticator.clone(),
             ))
             .max_decoding_message_size(limit),
+        )
+        .add_service(
+            ModuleApi::local(ctx.db.clone(), ctx.audit_recorder.clone(), ctx.clock.clone(), ctx.authenticator.clone())
+                .into_server()
+                .max_decoding_message_size(limit),
         );
     let identity = IdentityApi::new(
         ctx.identity.clone(),

@@ -40,6 +40,10 @@ fn org_user_group_and_scim_token_from_the_command_line() {
     assert_eq!(org["invite_token"].as_str().unwrap().len(), 43, "256-bit token, base64url");
     let admin = org["admin_user_id"].as_str().unwrap().to_owned();
     assert_eq!(cli.count(&rt, "SELECT COUNT(*) AS n FROM user_role WHERE app = 'identity' AND role = 'admin'"), 1);
+    // The new org has the standard CRM modules, amounts in pounds (established in GB).
+    assert_eq!(org["standard_modules"].as_array().unwrap().len(), listone_customization::STANDARD_MODULE_KEYS.len());
+    assert_eq!(org["currency"], "GBP");
+    assert_eq!(cli.count(&rt, "SELECT COUNT(*) AS n FROM module_def"), 8);
 
     // A taken slug: one error line, exit 1, nothing written.
     let users_before = cli.count(&rt, "SELECT COUNT(*) AS n FROM app_user");
