@@ -42,6 +42,8 @@ pub use layout::{Layout, LayoutSection};
 pub use module::{ModuleCatalog, ModuleDef, ModuleKind};
 pub use record::{WriteMode, validate_record_input};
 pub use standard::{FALLBACK_CURRENCY, STANDARD_MODULE_KEYS, currency_for_country, standard_modules};
-pub use store::{InstallReport, MAX_CUSTOM_MODULES_PER_ORG, ModuleStore, ModuleVersion, StoredModule};
+pub use store::{
+    InstallReport, MAX_CUSTOM_MODULES_PER_ORG, ModuleStore, ModuleVersion, StoredModule, needs_standard_catalog,
+};
 pub use validate::{validate_change, validate_module};
 pub use value::{FieldValue, validate_value};

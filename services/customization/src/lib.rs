@@ -19,10 +19,12 @@ pub mod scopes;
 
 use std::sync::Arc;
 
-use listone_audit::{ActorKind, AuditActor, AuditEvent, AuditRecorder, Outcome, RequestContext};
+use listone_audit::{AuditActor, AuditEvent, AuditRecorder, Outcome, RequestContext};
 use listone_core::auth::{Authenticator, RequestMeta};
 use listone_core::{Database, Error, OrgId, Principal, SharedClock};
-use listone_customization::{ModuleKind, ModuleStore, Report, STANDARD_MODULE_KEYS, StoredModule, Violation};
+use listone_customization::{
+    ModuleKind, ModuleStore, Report, STANDARD_MODULE_KEYS, StoredModule, Violation, needs_standard_catalog,
+};
 use listone_proto::customization::v1 as pb;
 use listone_proto::customization::v1::module_service_server::{ModuleService, ModuleServiceServer};
 use tonic::{Request, Response, Status};
@@ -42,12 +44,6 @@ pub struct ModuleApi {
     clock: SharedClock,
     auth: Arc<dyn Authenticator>,
     default_currency: String,
-}
-
-/// Whether an organization's modules lack the standard catalog entirely (a new organization):
-/// standard modules cannot be deleted, so having none means they were never installed.
-pub fn needs_standard_catalog(modules: &[StoredModule]) -> bool {
-    !modules.iter().any(|m| m.definition.kind == ModuleKind::Standard)
 }
 
 fn required_key(key: &str) -> Result<(), Error> {
@@ -112,22 +108,10 @@ impl ModuleApi {
         Ok(())
     }
 
-    /// Installs the standard catalog when `org` has none of it. Idempotent; callers read again
-    /// afterwards, as a concurrent call may have installed it first.
+    /// Installs the standard catalog when `org` has none of it (by the platform, not the caller
+    /// who happened to read first).
     async fn install_if_missing(&self, org: OrgId, ctx: &RequestContext) -> Result<(), Error> {
-        if !needs_standard_catalog(&self.store.list_modules(org).await?) {
-            return Ok(());
-        }
-        // The platform installs the catalog, not the caller who happened to read first.
-        let platform = AuditActor { kind: ActorKind::System, id: None };
-        let first = self.store.install_standard(org, &self.default_currency, platform.clone(), ctx.clone()).await;
-        match first {
-            Ok(_) => Ok(()),
-            // Two first calls can race to insert the same keys; the loser finds the catalog there,
-            // or installs what is still missing on a second try.
-            Err(_) if !needs_standard_catalog(&self.store.list_modules(org).await?) => Ok(()),
-            Err(_) => self.store.install_standard(org, &self.default_currency, platform, ctx.clone()).await.map(|_| ()),
-        }
+        self.store.ensure_standard(org, &self.default_currency, ctx).await.map(|_| ())
     }
 
     /// Module `key` of `org`, installing the standard catalog first when `key` is a standard

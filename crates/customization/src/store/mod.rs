@@ -69,6 +69,12 @@ impl InstallReport {
     }
 }
 
+/// Whether an organization's modules lack the standard catalog entirely (a new organization):
+/// standard modules cannot be deleted, so having none means they were never installed.
+pub fn needs_standard_catalog(modules: &[StoredModule]) -> bool {
+    !modules.iter().any(|m| m.definition.kind == crate::module::ModuleKind::Standard)
+}
+
 /// The module definitions of every org.
 #[derive(Debug, Clone)]
 pub struct ModuleStore {
@@ -110,6 +116,28 @@ impl ModuleStore {
     /// Every module of `org`, ordered by key.
     pub async fn list_modules(&self, org: OrgId) -> Result<Vec<StoredModule>, Error> {
         rows::all(self.db.conn(), org).await
+    }
+
+    /// Installs the standard catalog (amounts in `currency`) when `org` has none of it, by the
+    /// platform actor, and says whether this call installed it. Organizations get the catalog
+    /// when they are created; this covers ones created before it existed or by other paths, so
+    /// every API that names modules can call it on a miss. Concurrent first calls converge: the
+    /// loser of the race finds the catalog installed, or completes what is still missing.
+    pub async fn ensure_standard(
+        &self,
+        org: OrgId,
+        currency: &str,
+        ctx: &listone_audit::RequestContext,
+    ) -> Result<bool, Error> {
+        if !needs_standard_catalog(&self.list_modules(org).await?) {
+            return Ok(false);
+        }
+        let platform = AuditActor { kind: listone_audit::ActorKind::System, id: None };
+        match self.install_standard(org, currency, platform.clone(), ctx.clone()).await {
+            Ok(report) => Ok(!report.is_noop()),
+            Err(_) if !needs_standard_catalog(&self.list_modules(org).await?) => Ok(false),
+            Err(_) => self.install_standard(org, currency, platform, ctx.clone()).await.map(|r| !r.is_noop()),
+        }
     }
 
     /// Every accepted version of module `key` of `org`, oldest first.
