@@ -25,5 +25,5 @@ pub use codec::{
     UniqueClaim, open_record, seal_record,
 };
 pub use store::{
-    BulkUpdate, ChangeSource, FieldChange, MAX_BULK_RECORDS, Reader, RecordStore, StoredPage, StoredRecord,
+    BulkUpdate, ChangeSource, FieldChange, MAX_BULK_RECORDS, PURGE_BATCH, Reader, RecordStore, StoredPage, StoredRecord,
 };

@@ -165,17 +165,63 @@ async fn delete_hides_the_record_frees_its_unique_value_and_purge_removes_every_
     let again = f.create(f.org, "members", json!({"name": "Ada 2", "email": "ADA@example.com"})).await;
     assert!(again.is_ok(), "the deleted record's unique value is free");
 
+    let id = member.id.as_uuid();
+    let tables = [
+        ("record", "id"),
+        ("record_index", "record_id"),
+        ("record_unique", "record_id"),
+        ("record_history", "record_id"),
+    ];
+    let mut kept_until_purge = Vec::new();
+    for (table, column) in tables {
+        kept_until_purge.push(f.count_with(table, column, id).await);
+    }
+    // The unique claim went with the delete; the row, its index and its history wait for the purge.
+    assert!(kept_until_purge[0] == 1 && kept_until_purge[1] > 0 && kept_until_purge[2] == 0 && kept_until_purge[3] > 0);
+
     f.clock.advance(chrono::Duration::seconds(10));
     let cutoff = listone_core::Clock::now(&f.clock);
     let purged = f.store.purge_deleted(f.org, cutoff, f.actor.clone(), f.ctx.clone()).await.unwrap();
     assert_eq!(purged, 1);
     assert_eq!(f.audited("records.record.purged").await[0]["purged"], json!(1));
-    let id = member.id.as_uuid();
-    for table in ["record", "record_index", "record_unique", "record_history"] {
-        let column = if table == "record" { "id" } else { "record_id" };
-        let n = f.count(&format!("SELECT COUNT(*) AS n FROM {table} WHERE {column} = '{id}'")).await;
-        assert_eq!(n, 0, "{table}");
+    for (table, column) in tables {
+        assert_eq!(f.count_with(table, column, id).await, 0, "{table}");
     }
+}
+
+#[tokio::test]
+async fn maintenance_purges_every_org_in_batches_and_only_past_the_grace_period() {
+    let f = Fixture::new().await;
+    let store = f.store.clone().with_purge_batch(2);
+    let mut doomed = Vec::new();
+    for (org, n) in [(f.org, 3), (f.other_org, 2)] {
+        for i in 0..n {
+            let r = f.create(org, "members", json!({"name": format!("R{i}")})).await.unwrap();
+            store.delete(org, "members", r.id, r.version, f.actor.clone(), f.ctx.clone()).await.unwrap();
+            doomed.push(r.id);
+        }
+    }
+    f.clock.advance(chrono::Duration::seconds(10));
+    let cutoff = listone_core::Clock::now(&f.clock);
+    // Deleted after the cutoff: still inside its grace period.
+    let young = f.create(f.org, "members", json!({"name": "Young"})).await.unwrap();
+    f.clock.advance(chrono::Duration::seconds(1));
+    store.delete(f.org, "members", young.id, young.version, f.actor.clone(), f.ctx.clone()).await.unwrap();
+    let live = f.create(f.org, "members", json!({"name": "Live"})).await.unwrap();
+
+    assert_eq!(store.purge_all_deleted(cutoff).await.unwrap(), 5);
+    // Three records in batches of two: two audited transactions in the first org.
+    let batches: Vec<i64> =
+        f.audited("records.record.purged").await.iter().map(|d| d["purged"].as_i64().unwrap()).collect();
+    assert_eq!(batches.iter().sum::<i64>(), 5);
+    assert_eq!(batches.len(), 3, "{batches:?}");
+    for id in doomed {
+        assert_eq!(f.count_with("record", "id", id.as_uuid()).await, 0);
+    }
+    for kept in [young.id, live.id] {
+        assert_eq!(f.count_with("record", "id", kept.as_uuid()).await, 1);
+    }
+    assert_eq!(store.purge_all_deleted(cutoff).await.unwrap(), 0, "nothing left to purge");
 }
 
 #[tokio::test]

@@ -118,6 +118,13 @@ impl Fixture {
         listone_core::db::count(self.db.conn(), sql, []).await.unwrap()
     }
 
+    /// Rows of `table` whose `column` holds `id` (bound, so it matches however the engine stores
+    /// UUIDs).
+    pub async fn count_with(&self, table: &str, column: &str, id: uuid::Uuid) -> i64 {
+        let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE {column} = $1");
+        listone_core::db::count(self.db.conn(), &sql, [sea_orm::Value::from(id)]).await.unwrap()
+    }
+
     /// (record, record_index, record_unique, record_history, outbox_event) rows, every org.
     pub async fn rows(&self) -> [i64; 5] {
         let mut out = [0; 5];

@@ -43,6 +43,7 @@ pub use bulk::{BulkUpdate, MAX_BULK_RECORDS};
 pub use change::{ChangeSource, changed_fields, masked_input};
 pub use history::FieldChange;
 pub use read::{Reader, StoredPage};
+pub use write::PURGE_BATCH;
 
 use crate::codec::{Decoded, DecodedRecord};
 
@@ -84,6 +85,7 @@ pub struct RecordStore {
     audit: AuditRecorder,
     clock: SharedClock,
     modules: ModuleStore,
+    purge_batch: u32,
 }
 
 pub(crate) fn not_found() -> Error {
@@ -127,7 +129,14 @@ impl RecordStore {
         clock: SharedClock,
         modules: ModuleStore,
     ) -> Self {
-        Self { db, keys, audit, clock, modules }
+        Self { db, keys, audit, clock, modules, purge_batch: PURGE_BATCH }
+    }
+
+    /// The same store purging at most `records` (at least 1) soft-deleted records per
+    /// transaction instead of [`PURGE_BATCH`].
+    pub fn with_purge_batch(mut self, records: u32) -> Self {
+        self.purge_batch = records.max(1);
+        self
     }
 
     /// The module `key` of `org` (NOT_FOUND names the module, never another org's).

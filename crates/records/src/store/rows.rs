@@ -379,19 +379,29 @@ pub(crate) async fn history<C: ConnectionTrait>(
     Ok(conn.query_all_raw(stmt).await?.iter().map(read).collect::<Result<_, _>>()?)
 }
 
-/// Hard-deletes `org`'s records soft-deleted before `before_us`, with their index, unique and
-/// history rows; returns how many records went.
-pub(crate) async fn purge<C: ConnectionTrait>(conn: &C, org: OrgId, before_us: i64) -> Result<u64, Error> {
-    let doomed = "SELECT id FROM record WHERE org_id = $1 AND deleted_at_us IS NOT NULL AND deleted_at_us < $2";
+/// Hard-deletes up to `limit` of `org`'s records soft-deleted before `before_us` (oldest
+/// first), with their index, unique and history rows; returns how many records went. The batch
+/// is ordered by (deleted_at_us, id), so every statement of the transaction picks the same rows.
+pub(crate) async fn purge<C: ConnectionTrait>(conn: &C, org: OrgId, before_us: i64, limit: u32) -> Result<u64, Error> {
+    let doomed = format!(
+        "SELECT id FROM record WHERE org_id = $1 AND deleted_at_us IS NOT NULL AND deleted_at_us < $2 \
+         ORDER BY deleted_at_us, id LIMIT {limit}"
+    );
     let values = || [Value::from(org.as_uuid()), Value::from(before_us)];
     for table in ["record_index", "record_unique", "record_history"] {
         execute(conn, &format!("DELETE FROM {table} WHERE org_id = $1 AND record_id IN ({doomed})"), values()).await?;
     }
-    let n = execute(
-        conn,
-        "DELETE FROM record WHERE org_id = $1 AND deleted_at_us IS NOT NULL AND deleted_at_us < $2",
-        values(),
-    )
-    .await?;
-    Ok(n)
+    Ok(execute(conn, &format!("DELETE FROM record WHERE org_id = $1 AND id IN ({doomed})"), values()).await?)
+}
+
+/// The orgs holding records soft-deleted before `before_us`.
+pub(crate) async fn orgs_with_deleted<C: ConnectionTrait>(conn: &C, before_us: i64) -> Result<Vec<OrgId>, Error> {
+    let stmt = statement(
+        conn.get_database_backend(),
+        "SELECT DISTINCT org_id FROM record WHERE deleted_at_us IS NOT NULL AND deleted_at_us < $1",
+        [Value::from(before_us)],
+    );
+    let rows = conn.query_all_raw(stmt).await?;
+    let ids = rows.iter().map(|row| row.try_get::<Uuid>("", "org_id")).collect::<Result<Vec<_>, DbErr>>()?;
+    Ok(ids.into_iter().map(OrgId::from_uuid).collect())
 }

@@ -18,6 +18,9 @@ use super::{RecordStore, StoredRecord, actor_uuid, not_found, plain_values, stal
 use crate::codec::{Decoded, DecodedRecord, RecordPlace, RequestKeys, open_record, seal_record};
 use crate::query::RecordRow;
 
+/// Most records one purge transaction removes.
+pub const PURGE_BATCH: u32 = 1000;
+
 /// The org's modules, read before the transaction: the written module and lookup targets.
 pub(crate) struct Catalog {
     pub modules: Vec<StoredModule>,
@@ -283,7 +286,9 @@ impl RecordStore {
     }
 
     /// Hard-deletes `org`'s records soft-deleted before `older_than`, with their index, unique
-    /// and history rows, in one audited transaction; returns how many records went.
+    /// and history rows, in audited transactions of at most [`PURGE_BATCH`] records each (see
+    /// [`RecordStore::with_purge_batch`]) (a
+    /// large backlog never holds one long write transaction); returns how many records went.
     pub async fn purge_deleted(
         &self,
         org: OrgId,
@@ -291,14 +296,36 @@ impl RecordStore {
         actor: AuditActor,
         ctx: RequestContext,
     ) -> Result<u64, Error> {
-        let txn = self.db.begin().await?;
-        let purged = rows::purge(&txn, org, older_than.timestamp_micros()).await?;
-        if purged > 0 {
-            let details = json!({ "purged": purged, "deleted_before_us": older_than.timestamp_micros() });
-            self.record_audit(&txn, org, "records.record.purged", None, &actor, &ctx, None, details).await?;
+        let before_us = older_than.timestamp_micros();
+        let mut total = 0;
+        loop {
+            let txn = self.db.begin().await?;
+            let purged = rows::purge(&txn, org, before_us, self.purge_batch).await?;
+            if purged > 0 {
+                let details = json!({ "purged": purged, "deleted_before_us": before_us });
+                self.record_audit(&txn, org, "records.record.purged", None, &actor, &ctx, None, details).await?;
+            }
+            txn.commit().await?;
+            total += purged;
+            if purged < u64::from(self.purge_batch) {
+                return Ok(total);
+            }
         }
-        txn.commit().await?;
-        Ok(purged)
+    }
+
+    /// [`Self::purge_deleted`] for every org holding records soft-deleted before `older_than`,
+    /// by the platform: the maintenance pass that ends the grace period of deleted records.
+    /// Returns how many records went; an org that fails is logged and the others go on.
+    pub async fn purge_all_deleted(&self, older_than: DateTime<Utc>) -> Result<u64, Error> {
+        let platform = AuditActor { kind: listone_audit::ActorKind::System, id: None };
+        let mut total = 0;
+        for org in rows::orgs_with_deleted(self.db.conn(), older_than.timestamp_micros()).await? {
+            match self.purge_deleted(org, older_than, platform.clone(), RequestContext::default()).await {
+                Ok(n) => total += n,
+                Err(e) => tracing::warn!(org = %org, error = %e, "purging deleted records failed; will retry"),
+            }
+        }
+        Ok(total)
     }
 
     /// Every field of a stored row, decoded; an erased subject's record cannot be changed.
