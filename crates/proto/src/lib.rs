@@ -29,6 +29,14 @@ pub mod identity {
     }
 }
 
+/// `listone.records.v1`: records of every module — create, read, change, delete, filtered
+/// lists, counts, related lists, field history and bulk writes.
+pub mod records {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/listone.records.v1.rs"));
+    }
+}
+
 /// `listone.system.v1`: server information and the ping baseline.
 pub mod system {
     pub mod v1 {

@@ -48,6 +48,7 @@ impl Default for TestServerOptions {
                 checkpoint_poll: Duration::from_millis(50),
                 retention_poll: Duration::from_secs(3600),
                 key_rotation_poll: Duration::from_secs(3600),
+                ..MaintenanceConfig::default()
             },
             identity: IdentityConfig {
                 hash_cost: HashCost { memory_kib: 64, iterations: 1, parallelism: 1 },

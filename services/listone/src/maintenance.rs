@@ -1,9 +1,12 @@
-//! Background maintenance on a timer: audit checkpoints that are due by time, audit retention
-//! and the sweep of expired OAuth grant state, and OIDC signing-key rotation. Decisions read the injected clock; the timer only says when to
-//! look.
+//! Background maintenance on a timer: audit checkpoints that are due by time; audit retention,
+//! the sweep of expired OAuth grant state and the purge of records deleted longer ago than their
+//! grace period; OIDC signing-key rotation. Decisions read the injected clock; the timer only
+//! says when to look.
 
 use std::time::Duration;
 
+use listone_customization::ModuleStore;
+use listone_records::RecordStore;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -17,7 +20,13 @@ pub struct MaintenanceConfig {
     /// How often to rotate OIDC signing keys when due (and pick up keys other processes made);
     /// must stay well inside the rotation policy's `publish_ahead` (1 day by default).
     pub key_rotation_poll: Duration,
+    /// How long a deleted record stays restorable by the platform (soft-deleted, invisible to
+    /// every API) before the retention pass removes it with its index, unique and history rows.
+    pub deleted_records_grace: chrono::Duration,
 }
+
+/// Default grace period of deleted records.
+pub const DELETED_RECORDS_GRACE_DAYS: i64 = 30;
 
 impl Default for MaintenanceConfig {
     fn default() -> Self {
@@ -25,6 +34,7 @@ impl Default for MaintenanceConfig {
             checkpoint_poll: Duration::from_secs(1),
             retention_poll: Duration::from_secs(3600),
             key_rotation_poll: Duration::from_secs(3600),
+            deleted_records_grace: chrono::Duration::days(DELETED_RECORDS_GRACE_DAYS),
         }
     }
 }
@@ -49,6 +59,8 @@ impl MaintenanceHandle {
 /// Starts maintenance for the audit log, the signing keys and the OAuth grants of `ctx`.
 pub fn spawn(ctx: crate::context::AppContext, config: MaintenanceConfig) -> MaintenanceHandle {
     let (stop, mut stopped) = watch::channel(false);
+    let modules = ModuleStore::new(ctx.db.clone(), ctx.audit_recorder.clone(), ctx.clock.clone());
+    let records = RecordStore::new(ctx.db, ctx.keyring, ctx.audit_recorder, ctx.clock.clone(), modules);
     let (audit, keys, clock, grants) = (ctx.audit, ctx.signing_keys, ctx.clock, ctx.identity.grants);
     let task = tokio::spawn(async move {
         let start = tokio::time::Instant::now();
@@ -76,6 +88,11 @@ pub fn spawn(ctx: crate::context::AppContext, config: MaintenanceConfig) -> Main
                         Ok(removed) if removed > 0 => tracing::info!(removed, "swept expired OAuth grant state"),
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "OAuth grant sweep failed; will retry"),
+                    }
+                    match records.purge_all_deleted(clock.now() - config.deleted_records_grace).await {
+                        Ok(purged) if purged > 0 => tracing::info!(purged, "purged records past their grace period"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "deleted-record purge failed; will retry"),
                     }
                 }
                 _ = rotation.tick() => {

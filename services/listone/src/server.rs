@@ -23,6 +23,7 @@ use listone_identity::{Identity, IdentityConfig};
 use listone_identity_service::grpc::IdentityApi;
 use listone_proto::audit::v1::audit_service_server::AuditServiceServer;
 use listone_proto::system::v1::system_service_server::SystemServiceServer;
+use listone_records_service::RecordApi;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -47,6 +48,7 @@ pub const SERVICE_NAMES: &[&str] = &[
     "listone.identity.v1.SessionService",
     "listone.identity.v1.MfaService",
     "listone.identity.v1.ScimTokenService",
+    "listone.records.v1.RecordService",
     "listone.system.v1.SystemService",
     "grpc.health.v1.Health",
     "grpc.reflection.v1.ServerReflection",
@@ -252,6 +254,17 @@ async fn routes(ctx: &AppContext, serve: &ServeSettings) -> Result<Routes, Start
             ModuleApi::local(ctx.db.clone(), ctx.audit_recorder.clone(), ctx.clock.clone(), ctx.authenticator.clone())
                 .into_server()
                 .max_decoding_message_size(limit),
+        )
+        .add_service(
+            RecordApi::local(
+                ctx.db.clone(),
+                ctx.keyring.clone(),
+                ctx.audit_recorder.clone(),
+                ctx.clock.clone(),
+                ctx.authenticator.clone(),
+            )
+            .into_server()
+            .max_decoding_message_size(limit),
         );
     let identity = IdentityApi::new(
         ctx.identity.clone(),

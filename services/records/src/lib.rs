@@ -1,0 +1,146 @@
+//! `listone.records.v1.RecordService`: the gRPC edge of records. Thin: authenticate, check the
+//! scope, decode, call [`RecordStore`], encode. The organization always comes from the caller's
+//! principal, never from the request.
+//!
+//! - [`scopes`]: `records.read` for reads, `records.write` for writes.
+//! - `decode`: ids, purposes, field lists, update masks, owners and value structs, every problem
+//!   of a request reported at once.
+//! - [`filter`]: proto filters to the records crate's query language over the module's field
+//!   kinds, and the compiler's violation paths back in the request's terms.
+//! - `values` / `encode`: google.protobuf.Struct <-> JSON field values; records and field
+//!   changes as returned.
+//! - `service`: the RPCs.
+//!
+//! Standard modules: an organization that has none of the standard catalog gets it installed
+//! (by the platform actor) the first time a call names a standard module, as the module API
+//! does, because organizations are created outside this service.
+
+mod decode;
+mod encode;
+pub mod filter;
+pub mod scopes;
+mod service;
+mod values;
+
+use std::sync::Arc;
+
+use listone_audit::{AuditActor, AuditEvent, AuditRecorder, Outcome, RequestContext};
+use listone_core::auth::{Authenticator, RequestMeta};
+use listone_core::{Database, Error, FieldViolation, OrgId, Principal, SharedClock};
+use listone_crypto::KeyRing;
+use listone_customization::{FALLBACK_CURRENCY, ModuleStore, STANDARD_MODULE_KEYS};
+use listone_proto::records::v1::record_service_server::RecordServiceServer;
+use listone_records::RecordStore;
+use tonic::{Request, Status};
+
+pub use decode::{DEFAULT_PURPOSE, MAX_FIELD_KEYS, MAX_PURPOSE_CHARS};
+
+/// The audit action of a call refused for a missing scope.
+pub const ACCESS_DENIED_ACTION: &str = "records.access.denied";
+
+/// The records service.
+#[derive(Debug, Clone)]
+pub struct RecordApi {
+    store: RecordStore,
+    modules: ModuleStore,
+    db: Database,
+    audit: AuditRecorder,
+    clock: SharedClock,
+    auth: Arc<dyn Authenticator>,
+    default_currency: String,
+}
+
+impl RecordApi {
+    /// Builds the service over the local record and module stores of `db`, sealing with `keys`
+    /// and auditing changes, personal reads and refusals with `audit`.
+    pub fn local(
+        db: Database,
+        keys: Arc<KeyRing>,
+        audit: AuditRecorder,
+        clock: SharedClock,
+        auth: Arc<dyn Authenticator>,
+    ) -> Self {
+        let modules = ModuleStore::new(db.clone(), audit.clone(), clock.clone());
+        let store = RecordStore::new(db.clone(), keys, audit.clone(), clock.clone(), modules.clone());
+        Self { store, modules, db, audit, clock, auth, default_currency: FALLBACK_CURRENCY.to_owned() }
+    }
+
+    /// The same service, installing a missing standard catalog with amounts in `currency`.
+    pub fn with_default_currency(mut self, currency: impl Into<String>) -> Self {
+        self.default_currency = currency.into();
+        self
+    }
+
+    /// The tonic server for this service.
+    pub fn into_server(self) -> RecordServiceServer<Self> {
+        RecordServiceServer::new(self)
+    }
+
+    /// The caller, who must hold `scope`; a refusal is audited in the caller's own organization.
+    async fn principal<T>(
+        &self,
+        request: &Request<T>,
+        scope: &'static str,
+        rpc: &str,
+    ) -> Result<(Principal, RequestContext), Status> {
+        let principal = self.auth.authenticate(request.metadata()).await?;
+        let ctx = RequestContext::from(RequestMeta::from_request(request));
+        if let Err(denied) = scopes::require(&principal, scope) {
+            self.record_denial(&principal, &ctx, scope, rpc).await?;
+            return Err(denied.into());
+        }
+        Ok((principal, ctx))
+    }
+
+    async fn record_denial(
+        &self,
+        principal: &Principal,
+        ctx: &RequestContext,
+        scope: &str,
+        rpc: &str,
+    ) -> Result<(), Error> {
+        let event = AuditEvent::new(
+            principal.org_id,
+            AuditActor::from(principal),
+            ACCESS_DENIED_ACTION,
+            Outcome::Denied,
+            self.clock.now(),
+        )
+        .with_resource("records.api", None)
+        .with_context(ctx.clone())
+        .with_details(serde_json::json!({ "missing_scope": scope, "rpc": rpc }));
+        let txn = self.db.begin().await?;
+        self.audit.record(&txn, event).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Runs `op`, and once more after installing the standard catalog when it found no module
+    /// among `modules` that is a standard one (an organization that never had the catalog).
+    /// (`op` is a plain closure returning a future, not an async closure: the futures of a
+    /// generic async closure cannot be proven `Send`, which tonic requires.)
+    async fn in_catalog<T, F, Fut>(&self, org: OrgId, modules: &[&str], ctx: &RequestContext, op: F) -> Result<T, Error>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        match op().await {
+            Err(Error::NotFound { resource: "module" }) if modules.iter().any(|m| STANDARD_MODULE_KEYS.contains(m)) => {
+                // A concurrent first call may have installed it; either way, look again.
+                self.modules.ensure_standard(org, &self.default_currency, ctx).await?;
+                op().await
+            }
+            other => other,
+        }
+    }
+}
+
+/// `err` with every violation path renamed by `rename`; other errors unchanged.
+pub(crate) fn renamed(err: Error, rename: impl Fn(&str) -> String) -> Error {
+    match err {
+        Error::InvalidArgument { violations } => Error::InvalidArgument {
+            violations: violations.into_iter().map(|v| FieldViolation { field: rename(&v.field), ..v }).collect(),
+        },
+        other => other,
+    }
+}
