@@ -36,7 +36,7 @@ pub use checkpoint::{Checkpoint, CheckpointError, NoteSigner, NoteVerifier};
 pub use entry::{ActorKind, AuditActor, AuditEntry, AuditEvent, Hash, Outcome, RequestContext, Resource};
 pub use export::{ExportFormat, ProductInfo, format_entry};
 pub use merkle::{Frontier, MerkleError, NodePosition, NodeSource};
-pub use recorder::AuditRecorder;
+pub use recorder::{AuditRecorder, ScopeDenial};
 
 /// OAuth scopes the audit API checks.
 pub mod scopes {

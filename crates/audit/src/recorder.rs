@@ -81,6 +81,19 @@ pub(crate) fn personal_aad(org: OrgId, subject: SubjectId, event: EventId) -> Aa
         .with("event", event.to_string())
 }
 
+/// A call refused for a missing scope, as [`AuditRecorder::record_scope_denial`] records it.
+#[derive(Debug, Clone, Copy)]
+pub struct ScopeDenial<'a> {
+    /// Audit action, `<service>.access.denied`.
+    pub action: &'a str,
+    /// Resource type, `<service>.api`.
+    pub resource: &'a str,
+    /// The scope the caller lacked.
+    pub scope: &'a str,
+    /// The RPC refused.
+    pub rpc: &'a str,
+}
+
 /// Records audit events through the outbox.
 #[derive(Debug, Clone)]
 pub struct AuditRecorder {
@@ -92,6 +105,32 @@ impl AuditRecorder {
     /// A recorder sealing with `keyring`.
     pub fn new(keyring: Arc<KeyRing>, clock: SharedClock) -> Self {
         Self { keyring, clock }
+    }
+
+    /// Records, in a transaction of its own on `db`, that `principal` was refused `rpc` for
+    /// lacking `scope`: the denial every service edge audits, in the caller's own organization,
+    /// as `action` (e.g. `records.access.denied`) on `resource` (e.g. `records.api`).
+    pub async fn record_scope_denial(
+        &self,
+        db: &listone_core::Database,
+        principal: &listone_core::Principal,
+        ctx: &crate::entry::RequestContext,
+        denial: ScopeDenial<'_>,
+    ) -> Result<(), Error> {
+        let event = AuditEvent::new(
+            principal.org_id,
+            crate::entry::AuditActor::from(principal),
+            denial.action,
+            Outcome::Denied,
+            self.clock.now(),
+        )
+        .with_resource(denial.resource, None)
+        .with_context(ctx.clone())
+        .with_details(serde_json::json!({ "missing_scope": denial.scope, "rpc": denial.rpc }));
+        let txn = db.begin().await?;
+        self.record(&txn, event).await?;
+        txn.commit().await?;
+        Ok(())
     }
 
     /// Validates and records `event` in `conn` (the caller's transaction). Returns its event id.

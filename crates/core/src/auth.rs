@@ -26,6 +26,27 @@ impl Authenticator for NoTokenVerifier {
     }
 }
 
+/// A service's two scopes: `read`, and `write`, which includes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScopePair {
+    /// The narrower scope (reads).
+    pub read: &'static str,
+    /// The wider scope (writes and administration); holding it holds `read` too.
+    pub write: &'static str,
+}
+
+impl ScopePair {
+    /// Whether `principal` holds `scope`, counting `write` as including `read`.
+    pub fn holds(&self, principal: &Principal, scope: &str) -> bool {
+        principal.has_scope(scope) || (scope == self.read && principal.has_scope(self.write))
+    }
+
+    /// `Ok` when `principal` holds `scope`, otherwise PERMISSION_DENIED (`MISSING_SCOPE`) naming it.
+    pub fn require(&self, principal: &Principal, scope: &str) -> Result<(), Error> {
+        if self.holds(principal, scope) { Ok(()) } else { Err(Error::missing_scope(scope)) }
+    }
+}
+
 /// The bearer token of a request, if any.
 pub fn bearer_token(metadata: &MetadataMap) -> Option<&str> {
     let value = metadata.get("authorization")?.to_str().ok()?;
@@ -111,6 +132,31 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use crate::ids::RequestId;
+
+    fn with_scopes(scopes: &[&str]) -> Principal {
+        Principal {
+            org_id: crate::OrgId::new(),
+            actor: crate::Actor::User { user_id: crate::UserId::new() },
+            app: crate::App::Crm,
+            roles: Default::default(),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_write_scope_of_a_pair_includes_read_but_not_the_reverse() {
+        let pair = ScopePair { read: "x.read", write: "x.write" };
+        let writer = with_scopes(&["x.write"]);
+        assert!(pair.holds(&writer, "x.read") && pair.holds(&writer, "x.write"));
+        let reader = with_scopes(&["x.read"]);
+        assert!(pair.holds(&reader, "x.read"));
+        assert!(matches!(
+            pair.require(&reader, "x.write"),
+            Err(Error::PermissionDenied { reason: "MISSING_SCOPE", .. })
+        ));
+        let nobody = with_scopes(&["y.write", "x.readx"]);
+        assert!(!pair.holds(&nobody, "x.read") && !pair.holds(&nobody, "x.write"));
+    }
 
     #[test]
     fn bearer_tokens_are_read_case_insensitively_and_blank_ones_ignored() {

@@ -19,7 +19,7 @@ pub mod scopes;
 
 use std::sync::Arc;
 
-use listone_audit::{AuditActor, AuditEvent, AuditRecorder, Outcome, RequestContext};
+use listone_audit::{AuditActor, AuditRecorder, RequestContext, ScopeDenial};
 use listone_core::auth::{Authenticator, RequestMeta};
 use listone_core::{Database, Error, OrgId, Principal, SharedClock};
 use listone_customization::{
@@ -41,7 +41,6 @@ pub struct ModuleApi {
     store: ModuleStore,
     db: Database,
     audit: AuditRecorder,
-    clock: SharedClock,
     auth: Arc<dyn Authenticator>,
     default_currency: String,
 }
@@ -55,7 +54,7 @@ impl ModuleApi {
     /// with `audit`; standard modules are installed with amounts in [`DEFAULT_CURRENCY`].
     pub fn local(db: Database, audit: AuditRecorder, clock: SharedClock, auth: Arc<dyn Authenticator>) -> Self {
         let store = ModuleStore::new(db.clone(), audit.clone(), clock.clone());
-        Self { store, db, audit, clock, auth, default_currency: DEFAULT_CURRENCY.to_owned() }
+        Self { store, db, audit, auth, default_currency: DEFAULT_CURRENCY.to_owned() }
     }
 
     /// The same service, installing standard modules with amounts in `currency` (ISO 4217).
@@ -78,34 +77,12 @@ impl ModuleApi {
     ) -> Result<(Principal, RequestContext), Status> {
         let principal = self.auth.authenticate(request.metadata()).await?;
         let ctx = RequestContext::from(RequestMeta::from_request(request));
-        if let Err(denied) = scopes::require(&principal, scope) {
-            self.record_denial(&principal, &ctx, scope, rpc).await?;
+        if let Err(denied) = scopes::SCOPES.require(&principal, scope) {
+            let denial = ScopeDenial { action: ACCESS_DENIED_ACTION, resource: "customization.api", scope, rpc };
+            self.audit.record_scope_denial(&self.db, &principal, &ctx, denial).await?;
             return Err(denied.into());
         }
         Ok((principal, ctx))
-    }
-
-    async fn record_denial(
-        &self,
-        principal: &Principal,
-        ctx: &RequestContext,
-        scope: &str,
-        rpc: &str,
-    ) -> Result<(), Error> {
-        let event = AuditEvent::new(
-            principal.org_id,
-            AuditActor::from(principal),
-            ACCESS_DENIED_ACTION,
-            Outcome::Denied,
-            self.clock.now(),
-        )
-        .with_resource("customization.api", None)
-        .with_context(ctx.clone())
-        .with_details(serde_json::json!({ "missing_scope": scope, "rpc": rpc }));
-        let txn = self.db.begin().await?;
-        self.audit.record(&txn, event).await?;
-        txn.commit().await?;
-        Ok(())
     }
 
     /// Installs the standard catalog when `org` has none of it (by the platform, not the caller

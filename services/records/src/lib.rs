@@ -24,7 +24,7 @@ mod values;
 
 use std::sync::Arc;
 
-use listone_audit::{AuditActor, AuditEvent, AuditRecorder, Outcome, RequestContext};
+use listone_audit::{AuditRecorder, RequestContext, ScopeDenial};
 use listone_core::auth::{Authenticator, RequestMeta};
 use listone_core::{Database, Error, FieldViolation, OrgId, Principal, SharedClock};
 use listone_crypto::KeyRing;
@@ -45,7 +45,6 @@ pub struct RecordApi {
     modules: ModuleStore,
     db: Database,
     audit: AuditRecorder,
-    clock: SharedClock,
     auth: Arc<dyn Authenticator>,
     default_currency: String,
 }
@@ -62,7 +61,7 @@ impl RecordApi {
     ) -> Self {
         let modules = ModuleStore::new(db.clone(), audit.clone(), clock.clone());
         let store = RecordStore::new(db.clone(), keys, audit.clone(), clock.clone(), modules.clone());
-        Self { store, modules, db, audit, clock, auth, default_currency: FALLBACK_CURRENCY.to_owned() }
+        Self { store, modules, db, audit, auth, default_currency: FALLBACK_CURRENCY.to_owned() }
     }
 
     /// The same service, installing a missing standard catalog with amounts in `currency`.
@@ -85,34 +84,12 @@ impl RecordApi {
     ) -> Result<(Principal, RequestContext), Status> {
         let principal = self.auth.authenticate(request.metadata()).await?;
         let ctx = RequestContext::from(RequestMeta::from_request(request));
-        if let Err(denied) = scopes::require(&principal, scope) {
-            self.record_denial(&principal, &ctx, scope, rpc).await?;
+        if let Err(denied) = scopes::SCOPES.require(&principal, scope) {
+            let denial = ScopeDenial { action: ACCESS_DENIED_ACTION, resource: "records.api", scope, rpc };
+            self.audit.record_scope_denial(&self.db, &principal, &ctx, denial).await?;
             return Err(denied.into());
         }
         Ok((principal, ctx))
-    }
-
-    async fn record_denial(
-        &self,
-        principal: &Principal,
-        ctx: &RequestContext,
-        scope: &str,
-        rpc: &str,
-    ) -> Result<(), Error> {
-        let event = AuditEvent::new(
-            principal.org_id,
-            AuditActor::from(principal),
-            ACCESS_DENIED_ACTION,
-            Outcome::Denied,
-            self.clock.now(),
-        )
-        .with_resource("records.api", None)
-        .with_context(ctx.clone())
-        .with_details(serde_json::json!({ "missing_scope": scope, "rpc": rpc }));
-        let txn = self.db.begin().await?;
-        self.audit.record(&txn, event).await?;
-        txn.commit().await?;
-        Ok(())
     }
 
     /// Runs `op`, and once more after installing the standard catalog when it found no module
