@@ -11,7 +11,7 @@ use listone_testkit::TestServer;
 
 use crate::error::BenchError;
 use crate::measure::{Budget, Figures};
-use crate::{audit, grpc, identity, oidc, sha256, storage};
+use crate::{audit, grpc, identity, oidc, records, sha256, storage};
 
 /// What an engine benchmark returns.
 pub type BenchFuture<'a> = Pin<Box<dyn Future<Output = Result<Figures, BenchError>> + Send + 'a>>;
@@ -79,6 +79,14 @@ pub const ENGINE_BENCHES: &[EngineBench] = &[
         baseline: Some("grpc_empty_call"),
         run: oidc::client_credentials_rs256,
     },
+    EngineBench { name: "records_raw_insert", baseline: None, run: records::raw_insert },
+    EngineBench { name: "records_create", baseline: Some("records_raw_insert"), run: records::create },
+    EngineBench { name: "records_raw_select", baseline: None, run: records::raw_select },
+    EngineBench { name: "records_get", baseline: Some("records_raw_select"), run: records::get },
+    EngineBench { name: "records_raw_page", baseline: None, run: records::raw_page },
+    EngineBench { name: "records_list", baseline: Some("records_raw_page"), run: records::list },
+    EngineBench { name: "records_raw_filter_1m", baseline: None, run: records::raw_filter },
+    EngineBench { name: "records_filter_1m", baseline: Some("records_raw_filter_1m"), run: records::filter },
 ];
 
 /// Whether `name` runs when `--only` names `only`: everything when it names nothing, otherwise

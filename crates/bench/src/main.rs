@@ -15,6 +15,7 @@ mod identity;
 mod measure;
 mod oidc;
 mod options;
+mod records;
 mod report;
 mod sha256;
 mod storage;
