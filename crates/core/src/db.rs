@@ -149,6 +149,15 @@ impl Database {
         }
     }
 
+    /// Begins a transaction for reading only: a consistent view without the write lock. It is
+    /// a plain `BEGIN` on both engines — deferred on SQLite, where WAL readers never wait for the
+    /// writer — so it must not write: a write inside it could fail on SQLite when another writer
+    /// committed since its first read. (No `READ ONLY` clause: on PostgreSQL that costs a round
+    /// trip of its own.)
+    pub async fn begin_read(&self) -> Result<DatabaseTransaction, DbErr> {
+        self.conn.begin().await
+    }
+
     /// The engine in use.
     pub fn engine(&self) -> Engine {
         self.engine

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use listone_audit::AuditRecorder;
 use listone_audit::store::AuditStore;
+use listone_audit::{AuditBatcher, AuditRecorder};
 use listone_core::auth::Authenticator;
 use listone_core::outbox::OutboxWaker;
 use listone_core::{Database, SharedClock};
@@ -31,6 +31,8 @@ pub struct AppContext {
     pub audit: AuditStore,
     /// Records audit events through the outbox.
     pub audit_recorder: AuditRecorder,
+    /// Group commit for audit events of hot paths (token issues, personal-data reads).
+    pub audit_batcher: AuditBatcher,
     /// Organizations, users, groups, credentials and sessions.
     pub identity: Identity,
     /// OIDC token-signing keys (RS256, ES256), rotated by maintenance; published as the JWKS.

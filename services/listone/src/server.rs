@@ -155,6 +155,7 @@ pub async fn start(options: ServerOptions, listener: TcpListener) -> Result<Runn
         db: options.db,
         started_at: options.clock.now(),
         audit_recorder,
+        audit_batcher: oidc.audit.clone(),
         identity,
         signing_keys,
         provider: oidc.provider,
@@ -263,6 +264,7 @@ async fn routes(ctx: &AppContext, serve: &ServeSettings) -> Result<Routes, Start
                 ctx.clock.clone(),
                 ctx.authenticator.clone(),
             )
+            .with_read_audit(ctx.audit_batcher.clone())
             .into_server()
             .max_decoding_message_size(limit),
         );

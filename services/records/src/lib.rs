@@ -24,7 +24,7 @@ mod values;
 
 use std::sync::Arc;
 
-use listone_audit::{AuditRecorder, RequestContext, ScopeDenial};
+use listone_audit::{AuditBatcher, AuditRecorder, RequestContext, ScopeDenial};
 use listone_core::auth::{Authenticator, RequestMeta};
 use listone_core::{Database, Error, FieldViolation, OrgId, Principal, SharedClock};
 use listone_crypto::KeyRing;
@@ -62,6 +62,13 @@ impl RecordApi {
         let modules = ModuleStore::new(db.clone(), audit.clone(), clock.clone());
         let store = RecordStore::new(db.clone(), keys, audit.clone(), clock.clone(), modules.clone());
         Self { store, modules, db, audit, auth, default_currency: FALLBACK_CURRENCY.to_owned() }
+    }
+
+    /// The same service, recording personal-data reads through `batcher` (group commit) rather
+    /// than a transaction per read.
+    pub fn with_read_audit(mut self, batcher: AuditBatcher) -> Self {
+        self.store = self.store.with_read_audit(batcher);
+        self
     }
 
     /// The same service, installing a missing standard catalog with amounts in `currency`.

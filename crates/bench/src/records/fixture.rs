@@ -63,7 +63,9 @@ impl RecordsEnv {
             app.audit_recorder.clone(),
             app.clock.clone(),
             modules.clone(),
-        );
+        )
+        // As the server runs it: personal reads audited through the group-commit batcher.
+        .with_read_audit(app.audit_batcher.clone());
         let owner = Uuid::parse_str(USER_ID).unwrap_or_default();
         Self {
             store,

@@ -15,11 +15,12 @@
 //! - Deletes are soft: `deleted_at_us` is set and unique claims are released at once (the value
 //!   is free for a new record); index rows stay until [`RecordStore::purge_deleted`] (queries
 //!   already skip deleted rows).
-//! - Reads of personal fields are audited in the read's own transaction with the plain
-//!   [`AuditRecorder`], and values are returned only after that entry committed: a read that
-//!   could not be audited returns nothing. The `AuditBatcher` group commit would suit a hot list
-//!   endpoint, but it needs a spawned writer task; the service layer can add it later without
-//!   changing this contract.
+//! - Reads hold no write lock: `get` and `history` read on the pool, lists and counts in a
+//!   read transaction (on PostgreSQL with `plan_cache_mode = force_custom_plan`, because a
+//!   generic plan of a filter cannot see how selective its values are). Reads of personal fields
+//!   are audited afterwards, through the `AuditBatcher` group commit when the store has one
+//!   ([`RecordStore::with_read_audit`]) or in a short transaction of their own, and values are
+//!   returned only after that entry committed: a read that could not be audited returns nothing.
 
 mod bulk;
 mod change;
@@ -31,7 +32,7 @@ mod write;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use listone_audit::{AuditActor, AuditEvent, AuditRecorder, Outcome, RequestContext};
+use listone_audit::{AuditActor, AuditBatcher, AuditEvent, AuditRecorder, Outcome, RequestContext};
 use listone_core::outbox::{self, NewEvent};
 use listone_core::{Database, Error, ModuleId, OrgId, RecordId, RequestId, SharedClock, SubjectId};
 use listone_crypto::KeyRing;
@@ -86,6 +87,7 @@ pub struct RecordStore {
     clock: SharedClock,
     modules: ModuleStore,
     purge_batch: u32,
+    read_audit: Option<AuditBatcher>,
 }
 
 pub(crate) fn not_found() -> Error {
@@ -129,7 +131,15 @@ impl RecordStore {
         clock: SharedClock,
         modules: ModuleStore,
     ) -> Self {
-        Self { db, keys, audit, clock, modules, purge_batch: PURGE_BATCH }
+        Self { db, keys, audit, clock, modules, purge_batch: PURGE_BATCH, read_audit: None }
+    }
+
+    /// The same store recording personal-data reads through `batcher` (group commit: many
+    /// concurrent reads share one transaction) instead of a transaction of their own. Either
+    /// way a read returns values only after its audit entry committed.
+    pub fn with_read_audit(mut self, batcher: AuditBatcher) -> Self {
+        self.read_audit = Some(batcher);
+        self
     }
 
     /// The same store purging at most `records` (at least 1) soft-deleted records per
@@ -158,6 +168,28 @@ impl RecordStore {
         outbox::enqueue(conn, self.clock.as_ref(), event).await.map(|_| ())
     }
 
+    /// An audit entry about record `id`; `purpose` marks personal data.
+    #[allow(clippy::too_many_arguments)]
+    fn audit_event(
+        &self,
+        org: OrgId,
+        action: &str,
+        id: Option<RecordId>,
+        actor: &AuditActor,
+        ctx: &RequestContext,
+        purpose: Option<&str>,
+        details: serde_json::Value,
+    ) -> AuditEvent {
+        let mut event = AuditEvent::new(org, actor.clone(), action, Outcome::Allowed, self.clock.now())
+            .with_resource(AUDIT_RESOURCE, id.map(|id| id.to_string()))
+            .with_context(ctx.clone())
+            .with_details(details);
+        if let Some(purpose) = purpose {
+            event = event.with_personal_data(purpose);
+        }
+        event
+    }
+
     /// Records an audit entry about record `id` on `conn`; `purpose` marks personal data.
     #[allow(clippy::too_many_arguments)]
     async fn record_audit<C: ConnectionTrait>(
@@ -171,14 +203,31 @@ impl RecordStore {
         purpose: Option<&str>,
         details: serde_json::Value,
     ) -> Result<(), Error> {
-        let mut event = AuditEvent::new(org, actor.clone(), action, Outcome::Allowed, self.clock.now())
-            .with_resource(AUDIT_RESOURCE, id.map(|id| id.to_string()))
-            .with_context(ctx.clone())
-            .with_details(details);
-        if let Some(purpose) = purpose {
-            event = event.with_personal_data(purpose);
-        }
+        let event = self.audit_event(org, action, id, actor, ctx, purpose, details);
         self.audit.record(conn, event).await.map(|_| ())
+    }
+
+    /// Records `records.record.read` of personal fields by `reader` and returns once it has
+    /// committed: through the read-audit batcher when there is one, else in a transaction of
+    /// its own. Reads hold no write transaction while they read.
+    async fn audit_read(
+        &self,
+        org: OrgId,
+        id: Option<RecordId>,
+        reader: &read::Reader<'_>,
+        details: serde_json::Value,
+    ) -> Result<(), Error> {
+        let event =
+            self.audit_event(org, "records.record.read", id, reader.actor, reader.ctx, Some(reader.purpose), details);
+        match &self.read_audit {
+            Some(batcher) => batcher.record(event).await.map(|_| ()),
+            None => {
+                let txn = self.db.begin().await?;
+                self.audit.record(&txn, event).await?;
+                txn.commit().await?;
+                Ok(())
+            }
+        }
     }
 }
 

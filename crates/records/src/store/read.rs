@@ -5,6 +5,7 @@
 use listone_audit::{AuditActor, RequestContext};
 use listone_core::{Error, OrgId, RecordId};
 use listone_customization::{FieldType, ModuleDef, StoredModule};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction};
 use serde_json::json;
 
 use super::change::personal_fields;
@@ -75,27 +76,15 @@ impl RecordStore {
         let module = self.module(org, module_key).await?;
         let def = &module.definition;
         let wanted = requested(def, fields);
-        let txn = self.db.begin().await?;
-        let row = rows::find(&txn, org, module.id, id, false).await?.ok_or_else(not_found)?;
+        let conn = self.db.conn();
+        let row = rows::find(conn, org, module.id, id, false).await?.ok_or_else(not_found)?;
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
         let place = RecordPlace { org, module: module.id, record: id, subject: row.subject_id };
-        let decoded = open_record(&txn, &mut keys, &place, def, &row.data, &wanted).await?;
+        let decoded = open_record(conn, &mut keys, &place, def, &row.data, &wanted).await?;
         let personal = personal_fields(def, wanted.iter().copied());
         if !personal.is_empty() {
-            let details = json!({ "module": def.key, "fields": personal });
-            self.record_audit(
-                &txn,
-                org,
-                "records.record.read",
-                Some(id),
-                reader.actor,
-                reader.ctx,
-                Some(reader.purpose),
-                details,
-            )
-            .await?;
+            self.audit_read(org, Some(id), &reader, json!({ "module": def.key, "fields": personal })).await?;
         }
-        txn.commit().await?;
         Ok(with_fields(&row, decoded))
     }
 
@@ -149,12 +138,14 @@ impl RecordStore {
     pub async fn count(&self, org: OrgId, module_key: &str, filter: Option<&Filter>, cap: u32) -> Result<Count, Error> {
         let module = self.module(org, module_key).await?;
         let def = &module.definition;
-        let conn = self.db.conn();
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
-        let indexer = keys.blind_indexer(conn, org, module.id, def).await?;
+        let indexer = keys.blind_indexer(self.db.conn(), org, module.id, def).await?;
         let scope = QueryScope { org_id: org, module_id: module.id };
         let compiled = compile_count(scope, filter, cap, &field_index(def), &indexer)?;
-        count(conn, &compiled).await
+        let txn = self.begin_query().await?;
+        let counted = count(&txn, &compiled).await?;
+        txn.commit().await?;
+        Ok(counted)
     }
 
     /// The field history of record `id`, oldest first, decrypted for the caller; reading it
@@ -168,32 +159,33 @@ impl RecordStore {
     ) -> Result<Vec<FieldChange>, Error> {
         let module = self.module(org, module_key).await?;
         let def = &module.definition;
-        let txn = self.db.begin().await?;
-        let row = rows::find(&txn, org, module.id, id, false).await?.ok_or_else(not_found)?;
-        let stored = rows::history(&txn, org, id).await?;
+        let conn = self.db.conn();
+        let row = rows::find(conn, org, module.id, id, false).await?.ok_or_else(not_found)?;
+        let stored = rows::history(conn, org, id).await?;
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
         let place = RecordPlace { org, module: module.id, record: id, subject: row.subject_id };
-        let changes = self.open_history(&txn, &mut keys, &place, def, stored).await;
+        let changes = self.open_history(conn, &mut keys, &place, def, stored).await;
         let mut named: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
         named.sort_unstable();
         named.dedup();
         let personal = personal_fields(def, named);
         if !personal.is_empty() {
             let details = json!({ "module": def.key, "fields": personal, "history": true });
-            self.record_audit(
-                &txn,
-                org,
-                "records.record.read",
-                Some(id),
-                reader.actor,
-                reader.ctx,
-                Some(reader.purpose),
-                details,
-            )
-            .await?;
+            self.audit_read(org, Some(id), &reader, details).await?;
         }
-        txn.commit().await?;
         Ok(changes)
+    }
+
+    /// A read transaction for a compiled query. On PostgreSQL the query is planned for its
+    /// actual values: a generic plan (chosen after a prepared statement's fifth run) cannot see
+    /// how selective a filter value is, and once joined all matches of a common value and
+    /// sorted them, thousands of times slower than the plan for the values at hand.
+    async fn begin_query(&self) -> Result<DatabaseTransaction, Error> {
+        let txn = self.db.begin_read().await?;
+        if txn.get_database_backend() == DatabaseBackend::Postgres {
+            txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan").await?;
+        }
+        Ok(txn)
     }
 
     async fn list_module(
@@ -205,12 +197,14 @@ impl RecordStore {
     ) -> Result<StoredPage, Error> {
         let (org, def) = (module.org_id, &module.definition);
         let wanted = requested(def, fields);
-        let txn = self.db.begin().await?;
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
+        // The org key first, on the pool: the key ring creates it on first use, which must not
+        // happen inside the read transaction.
         let compiled = {
-            let indexer = keys.blind_indexer(&txn, org, module.id, def).await?;
+            let indexer = keys.blind_indexer(self.db.conn(), org, module.id, def).await?;
             compile(QueryScope { org_id: org, module_id: module.id }, query, &field_index(def), &indexer)?
         };
+        let txn = self.begin_query().await?;
         let page = fetch_page(&txn, &compiled).await?;
         let mut records = Vec::with_capacity(page.rows.len());
         for row in &page.rows {
@@ -218,23 +212,13 @@ impl RecordStore {
             let decoded = open_record(&txn, &mut keys, &place, def, &row.data, &wanted).await?;
             records.push(with_fields(row, decoded));
         }
+        txn.commit().await?;
         let personal = personal_fields(def, wanted.iter().copied());
         if !personal.is_empty() && !records.is_empty() {
             let ids: Vec<String> = records.iter().map(|r| r.id.to_string()).collect();
             let details = json!({ "module": def.key, "fields": personal, "records": ids });
-            self.record_audit(
-                &txn,
-                org,
-                "records.record.read",
-                None,
-                reader.actor,
-                reader.ctx,
-                Some(reader.purpose),
-                details,
-            )
-            .await?;
+            self.audit_read(org, None, &reader, details).await?;
         }
-        txn.commit().await?;
         Ok(StoredPage { records, next_page_token: page.next_page_token })
     }
 }
