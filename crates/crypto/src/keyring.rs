@@ -40,6 +40,10 @@ struct CachedOrgKey {
     key: DataKey,
 }
 
+/// Most subjects [`KeyRing::existing_subject_keys`] reads at once (bound parameters stay well
+/// under every engine's limit).
+pub const MAX_SUBJECTS_PER_READ: usize = 500;
+
 /// An `org_key` row.
 struct StoredOrgKey {
     wrapped: WrappedKey,
@@ -79,12 +83,15 @@ impl KeyRing {
         }
         let org_key = self.org_key(conn, org, now).await?;
         let context = subject_key_context(org, subject);
-        let wrapped = org_key.wrap(&DataKey::generate()?, &context)?;
+        let key = DataKey::generate()?;
+        let wrapped = org_key.wrap(&key, &context)?;
         let sql = "INSERT INTO subject_key (org_id, subject_id, wrapped, created_at) VALUES ($1, $2, $3, $4) \
                    ON CONFLICT (org_id, subject_id) DO NOTHING";
         let values = [uuid(org.as_uuid()), uuid(subject.as_uuid()), Value::from(wrapped.to_bytes()), Value::from(now)];
-        execute(conn, sql, values).await.map_err(storage("create subject key"))?;
-        // Read back: if another creator won the race, theirs is the key.
+        if execute(conn, sql, values).await.map_err(storage("create subject key"))? == 1 {
+            return Ok(key);
+        }
+        // Another creator won the race: theirs is the key.
         let stored = load_subject_key(conn, org, subject)
             .await?
             .ok_or_else(|| vanished("subject key disappeared right after it was created"))?;
@@ -111,6 +118,46 @@ impl KeyRing {
         };
         let org_key = self.unwrap_org_key(org, &stored)?;
         org_key.unwrap(&wrapped, &context).map(Some)
+    }
+
+    /// The existing keys of `subjects`, read [`MAX_SUBJECTS_PER_READ`] at a time: a page of
+    /// records opens with one query instead of one per subject. Subjects without a key (never
+    /// created, or destroyed) are absent from the map.
+    pub async fn existing_subject_keys<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        org: OrgId,
+        subjects: &[SubjectId],
+    ) -> Result<HashMap<SubjectId, DataKey>, CryptoError> {
+        let mut keys = HashMap::with_capacity(subjects.len());
+        for chunk in subjects.chunks(MAX_SUBJECTS_PER_READ) {
+            let placeholders: Vec<String> = (2..chunk.len() + 2).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "SELECT subject_id, wrapped FROM subject_key WHERE org_id = $1 AND subject_id IN ({})",
+                placeholders.join(", ")
+            );
+            let values = std::iter::once(uuid(org.as_uuid())).chain(chunk.iter().map(|s| uuid(s.as_uuid())));
+            let stmt = statement(conn.get_database_backend(), &sql, values);
+            let rows = conn.query_all_raw(stmt).await.map_err(storage("read subject keys"))?;
+            for row in rows {
+                let subject: uuid::Uuid = row.try_get("", "subject_id").map_err(storage("read subject keys"))?;
+                let wrapped: Vec<u8> = row.try_get("", "wrapped").map_err(storage("read subject keys"))?;
+                let subject = SubjectId::from_uuid(subject);
+                let wrapped = WrappedKey::from_bytes(&wrapped)?;
+                let context = subject_key_context(org, subject);
+                let cached = self.cached_org_key(org).and_then(|org_key| org_key.unwrap(&wrapped, &context).ok());
+                let key = match cached {
+                    Some(key) => Some(key),
+                    // Not cached, or cached from a row that no longer exists: the one-subject
+                    // path reloads the org key.
+                    None => self.existing_subject_key(conn, org, subject).await?,
+                };
+                if let Some(key) = key {
+                    keys.insert(subject, key);
+                }
+            }
+        }
+        Ok(keys)
     }
 
     /// Deletes the subject's key (crypto-shredding); `true` if a key existed.

@@ -298,3 +298,38 @@ async fn stored_bytes(db: &TestDb) -> Vec<u8> {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|window| window == needle)
 }
+
+#[tokio::test]
+async fn subject_keys_of_a_page_are_read_at_once_without_destroyed_or_other_orgs_keys() {
+    let db = TestDb::create().await;
+    let master = master();
+    let ring = KeyRing::new(Arc::clone(&master));
+    let (org, other_org) = (OrgId::new(), OrgId::new());
+    let subjects: Vec<SubjectId> = (0..4).map(|_| SubjectId::new()).collect();
+    for subject in &subjects {
+        ring.subject_key(db.conn(), org, *subject, now()).await.unwrap();
+    }
+    let foreign = SubjectId::new();
+    ring.subject_key(db.conn(), other_org, foreign, now()).await.unwrap();
+    assert!(ring.destroy_subject_key(db.conn(), org, subjects[3]).await.unwrap());
+
+    // A fresh key ring (nothing cached) reads them in one go.
+    let restarted = KeyRing::new(master);
+    let mut asked = subjects.clone();
+    asked.extend([SubjectId::new(), foreign]);
+    let keys = restarted.existing_subject_keys(db.conn(), org, &asked).await.unwrap();
+    let mut found: Vec<SubjectId> = keys.keys().copied().collect();
+    found.sort_unstable();
+    let mut expected = subjects[..3].to_vec();
+    expected.sort_unstable();
+    assert_eq!(found, expected, "destroyed, unknown and other orgs' subjects are absent");
+    // Each key opens what the one-subject path sealed.
+    let aad = field_aad(org, "r1");
+    let sealed = ring.seal_for_subject(db.conn(), org, subjects[0], b"ada@example.com", &aad, now()).await.unwrap();
+    let one = restarted.existing_subject_key(db.conn(), org, subjects[0]).await.unwrap().unwrap();
+    let by_batch = keys[&subjects[0]].seal(b"grace@example.com", &aad).unwrap();
+    assert_eq!(one.open(&by_batch, &aad).unwrap().as_slice(), b"grace@example.com", "the same key");
+    let opened = restarted.open_for_subject(db.conn(), org, subjects[0], &sealed, &aad).await.unwrap().unwrap();
+    assert_eq!(opened.as_slice(), b"ada@example.com");
+    assert!(restarted.existing_subject_keys(db.conn(), org, &[]).await.unwrap().is_empty());
+}

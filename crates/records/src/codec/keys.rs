@@ -66,6 +66,29 @@ impl<'r> RequestKeys<'r> {
         Ok(key)
     }
 
+    /// Loads the keys of `subjects` not cached yet in one query (a page of records), so that
+    /// [`Self::subject_key_to_read`] answers from the cache; a subject without a key is cached
+    /// as having none.
+    pub async fn prefetch_subjects<C: ConnectionTrait>(
+        &mut self,
+        conn: &C,
+        org: OrgId,
+        subjects: impl IntoIterator<Item = SubjectId>,
+    ) -> Result<(), Error> {
+        let mut missing: Vec<SubjectId> =
+            subjects.into_iter().filter(|s| !self.subjects.contains_key(&(org, *s))).collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let mut found = self.ring.existing_subject_keys(conn, org, &missing).await?;
+        for subject in missing {
+            self.subjects.insert((org, subject), found.remove(&subject));
+        }
+        Ok(())
+    }
+
     /// The subject's key for sealing new data, created on first use.
     pub async fn subject_key_to_write<C: ConnectionTrait>(
         &mut self,

@@ -206,6 +206,7 @@ impl RecordStore {
         };
         let txn = self.begin_query().await?;
         let page = fetch_page(&txn, &compiled).await?;
+        keys.prefetch_subjects(&txn, org, page.rows.iter().filter_map(|r| r.subject_id)).await?;
         let mut records = Vec::with_capacity(page.rows.len());
         for row in &page.rows {
             let place = RecordPlace { org, module: module.id, record: row.id, subject: row.subject_id };
