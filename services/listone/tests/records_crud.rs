@@ -253,12 +253,13 @@ async fn personal_reads_and_refusals_are_in_the_audit_log() {
     let mut audit = AuditServiceClient::new(server.channel());
     let wanted = ["records.record.created", "records.record.read", listone_records_service::ACCESS_DENIED_ACTION];
     let mut actions = Vec::new();
+    let mut entries = Vec::new();
     // Entries reach the log through the outbox, so give the dispatcher a moment.
     for _ in 0..100 {
         let filter = audit_pb::EntryFilter { action: "records.*".into(), ..Default::default() };
         let request = audit_pb::ListEntriesRequest { filter: Some(filter), page_size: 100, ..Default::default() };
-        let entries = audit.list_entries(authed(request, &admin)).await.unwrap().into_inner().entries;
-        actions = entries.into_iter().map(|e| e.action).collect::<Vec<_>>();
+        entries = audit.list_entries(authed(request, &admin)).await.unwrap().into_inner().entries;
+        actions = entries.iter().map(|e| e.action.clone()).collect::<Vec<_>>();
         if wanted.iter().all(|w| actions.iter().any(|a| a == w)) {
             break;
         }
@@ -267,6 +268,13 @@ async fn personal_reads_and_refusals_are_in_the_audit_log() {
     for w in wanted {
         assert!(actions.iter().any(|a| a == w), "{w} missing from {actions:?}");
     }
+    // The read names the record, the fields and the purpose claimed (grouped reads list each
+    // record as an item).
+    let read = entries.iter().find(|e| e.action == "records.record.read").unwrap();
+    assert_eq!(read.purpose, "crm.support");
+    let details: serde_json::Value = serde_json::from_str(&read.details_json).unwrap();
+    assert_eq!(details["items"][0]["record_id"], serde_json::json!(created.id), "{details}");
+    assert!(details["fields"].as_array().unwrap().iter().any(|f| f == "email"), "{details}");
 }
 
 #[tokio::test]

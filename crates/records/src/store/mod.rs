@@ -208,8 +208,9 @@ impl RecordStore {
     }
 
     /// Records `records.record.read` of personal fields by `reader` and returns once it has
-    /// committed: through the read-audit batcher when there is one, else in a transaction of
-    /// its own. Reads hold no write transaction while they read.
+    /// committed: through the read-audit batcher when there is one (single-record reads as
+    /// items of a grouped entry, `details.items[].record_id`), else in a transaction of its own
+    /// naming the record as the entry's resource. Reads hold no write transaction while they read.
     async fn audit_read(
         &self,
         org: OrgId,
@@ -217,11 +218,24 @@ impl RecordStore {
         reader: &read::Reader<'_>,
         details: serde_json::Value,
     ) -> Result<(), Error> {
-        let event =
-            self.audit_event(org, "records.record.read", id, reader.actor, reader.ctx, Some(reader.purpose), details);
-        match &self.read_audit {
-            Some(batcher) => batcher.record(event).await.map(|_| ()),
-            None => {
+        let purpose = Some(reader.purpose);
+        match (&self.read_audit, id) {
+            // Reads of single records by one reader, of the same fields, for the same purpose,
+            // committed together share one entry listing each record (with its time and
+            // request id): every read is recorded, the log grows by one leaf per batch.
+            (Some(batcher), Some(id)) => {
+                let event =
+                    self.audit_event(org, "records.record.read", None, reader.actor, reader.ctx, purpose, details);
+                batcher.record_grouped(event, serde_json::json!({ "record_id": id })).await.map(|_| ())
+            }
+            (Some(batcher), None) => {
+                let event =
+                    self.audit_event(org, "records.record.read", None, reader.actor, reader.ctx, purpose, details);
+                batcher.record(event).await.map(|_| ())
+            }
+            (None, _) => {
+                let event =
+                    self.audit_event(org, "records.record.read", id, reader.actor, reader.ctx, purpose, details);
                 let txn = self.db.begin().await?;
                 self.audit.record(&txn, event).await?;
                 txn.commit().await?;
