@@ -247,30 +247,7 @@ impl ModuleService for ModuleApi {
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
-    use listone_core::ModuleId;
-    use listone_customization::standard_modules;
-
     use super::*;
-
-    fn stored(kind: ModuleKind) -> StoredModule {
-        let mut definition = standard_modules("EUR").remove(0);
-        definition.kind = kind;
-        StoredModule {
-            org_id: OrgId::new(),
-            id: ModuleId::new(),
-            definition,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-        }
-    }
-
-    #[test]
-    fn an_org_without_standard_modules_needs_the_catalog() {
-        assert!(needs_standard_catalog(&[]));
-        assert!(needs_standard_catalog(&[stored(ModuleKind::Custom)]));
-        assert!(!needs_standard_catalog(&[stored(ModuleKind::Custom), stored(ModuleKind::Standard)]));
-    }
 
     #[test]
     fn an_empty_key_is_invalid() {

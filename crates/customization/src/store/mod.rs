@@ -174,4 +174,24 @@ mod tests {
         assert!(changed_by(&odd).is_nil());
         assert!(changed_by(&AuditActor { kind: ActorKind::System, id: None }).is_nil());
     }
+
+    fn stored(kind: crate::module::ModuleKind) -> StoredModule {
+        let mut definition = crate::standard::standard_modules("EUR").remove(0);
+        definition.kind = kind;
+        StoredModule {
+            org_id: OrgId::new(),
+            id: ModuleId::new(),
+            definition,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn an_org_without_standard_modules_needs_the_catalog() {
+        use crate::module::ModuleKind::{Custom, Standard};
+        assert!(needs_standard_catalog(&[]));
+        assert!(needs_standard_catalog(&[stored(Custom)]));
+        assert!(!needs_standard_catalog(&[stored(Custom), stored(Standard)]));
+    }
 }

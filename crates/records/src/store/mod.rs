@@ -218,24 +218,27 @@ impl RecordStore {
         reader: &read::Reader<'_>,
         details: serde_json::Value,
     ) -> Result<(), Error> {
-        let purpose = Some(reader.purpose);
+        // Through the batcher a single-record read names its record as an item of a grouped
+        // entry; in its own transaction, as the entry's resource.
+        let resource = if self.read_audit.is_some() { None } else { id };
+        let event = self.audit_event(
+            org,
+            "records.record.read",
+            resource,
+            reader.actor,
+            reader.ctx,
+            Some(reader.purpose),
+            details,
+        );
         match (&self.read_audit, id) {
             // Reads of single records by one reader, of the same fields, for the same purpose,
             // committed together share one entry listing each record (with its time and
             // request id): every read is recorded, the log grows by one leaf per batch.
             (Some(batcher), Some(id)) => {
-                let event =
-                    self.audit_event(org, "records.record.read", None, reader.actor, reader.ctx, purpose, details);
                 batcher.record_grouped(event, serde_json::json!({ "record_id": id })).await.map(|_| ())
             }
-            (Some(batcher), None) => {
-                let event =
-                    self.audit_event(org, "records.record.read", None, reader.actor, reader.ctx, purpose, details);
-                batcher.record(event).await.map(|_| ())
-            }
+            (Some(batcher), None) => batcher.record(event).await.map(|_| ()),
             (None, _) => {
-                let event =
-                    self.audit_event(org, "records.record.read", id, reader.actor, reader.ctx, purpose, details);
                 let txn = self.db.begin().await?;
                 self.audit.record(&txn, event).await?;
                 txn.commit().await?;
