@@ -33,6 +33,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use listone_core::group_commit::GroupQueue;
 use listone_core::outbox;
 use listone_core::{Database, Error, EventId};
 use sea_orm::{DatabaseTransaction, TransactionTrait as _};
@@ -103,43 +104,6 @@ struct Counters {
     events: AtomicU64,
 }
 
-/// The writer's end of the queue, and how it gathers batches.
-#[derive(Debug)]
-struct Gather {
-    receiver: mpsc::Receiver<Pending>,
-    max_batch: usize,
-    yields: usize,
-    /// Size of the batch gathered last: more than one means callers are concurrent.
-    last_batch: usize,
-}
-
-impl Gather {
-    /// The next batch: waits for one event, then takes what is queued (after yielding, when
-    /// callers are concurrent). `None` once every handle is dropped and the queue is empty.
-    async fn next_batch(&mut self) -> Option<Vec<Pending>> {
-        let mut batch = Vec::with_capacity(self.max_batch);
-        if self.receiver.recv_many(&mut batch, self.max_batch).await == 0 {
-            return None;
-        }
-        if self.last_batch > 1 {
-            for _ in 0..self.yields {
-                if batch.len() >= self.max_batch {
-                    break;
-                }
-                tokio::task::yield_now().await;
-                while batch.len() < self.max_batch {
-                    match self.receiver.try_recv() {
-                        Ok(pending) => batch.push(pending),
-                        Err(_) => break,
-                    }
-                }
-            }
-        }
-        self.last_batch = batch.len();
-        Some(batch)
-    }
-}
-
 /// Everything the writer task owns.
 #[derive(Debug)]
 struct Writer {
@@ -156,8 +120,7 @@ impl AuditBatcher {
         // The task holds the sender; receivers see it close when the task ends.
         let (exit_signal, exited) = watch::channel(());
         let writer = Writer { db, recorder, counters: Arc::clone(&counters) };
-        let gather =
-            Gather { receiver, max_batch: config.max_batch.max(1), yields: config.gather_yields, last_batch: 0 };
+        let gather = GroupQueue::new(receiver, config.max_batch, config.gather_yields);
         tokio::spawn(writer.run(gather, exit_signal));
         AuditBatcher { queue, counters, exited }
     }
@@ -214,7 +177,7 @@ enum Written {
 }
 
 impl Writer {
-    async fn run(self, mut gather: Gather, _exit_signal: watch::Sender<()>) {
+    async fn run(self, mut gather: GroupQueue<Pending>, _exit_signal: watch::Sender<()>) {
         while let Some(batch) = gather.next_batch().await {
             self.commit_batch(batch).await;
         }

@@ -9,12 +9,14 @@
 //! - [`config`]: flags, environment and TOML file, with documented precedence.
 //! - [`db`]: SQLite / PostgreSQL connection through sea-orm.
 //! - [`outbox`]: transactional outbox and its at-least-once [`outbox::Dispatcher`].
+//! - [`group_commit`]: [`group_commit::GroupQueue`], how a single writer gathers concurrent requests into batches.
 
 pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod group_commit;
 pub mod ids;
 pub mod outbox;
 pub mod principal;

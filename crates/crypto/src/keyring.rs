@@ -10,7 +10,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
-use listone_core::db::{execute, statement};
+use listone_core::db::{execute, insert_many, statement};
 use listone_core::{OrgId, SubjectId};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 use zeroize::Zeroizing;
@@ -82,20 +82,53 @@ impl KeyRing {
             return Ok(key);
         }
         let org_key = self.org_key(conn, org, now).await?;
-        let context = subject_key_context(org, subject);
-        let key = DataKey::generate()?;
-        let wrapped = org_key.wrap(&key, &context)?;
-        let sql = "INSERT INTO subject_key (org_id, subject_id, wrapped, created_at) VALUES ($1, $2, $3, $4) \
-                   ON CONFLICT (org_id, subject_id) DO NOTHING";
-        let values = [uuid(org.as_uuid()), uuid(subject.as_uuid()), Value::from(wrapped.to_bytes()), Value::from(now)];
-        if execute(conn, sql, values).await.map_err(storage("create subject key"))? == 1 {
+        if let Some(key) = insert_subject_key(conn, org, &org_key, subject, now).await? {
             return Ok(key);
         }
         // Another creator won the race: theirs is the key.
         let stored = load_subject_key(conn, org, subject)
             .await?
             .ok_or_else(|| vanished("subject key disappeared right after it was created"))?;
-        org_key.unwrap(&stored, &context)
+        org_key.unwrap(&stored, &subject_key_context(org, subject))
+    }
+
+    /// A fresh key for `subject`, a subject id minted by the caller that no stored row names
+    /// yet, wrapped by `org_key` (what [`KeyRing::org_key`] gave for `org`) in memory. Nothing is
+    /// stored: the caller must pass the [`MintedSubjectKey`] to [`KeyRing::store_minted`] in the
+    /// transaction that writes what the key sealed.
+    pub fn mint_subject_key(
+        &self,
+        org: OrgId,
+        org_key: &DataKey,
+        subject: SubjectId,
+        now: DateTime<Utc>,
+    ) -> Result<(DataKey, MintedSubjectKey), CryptoError> {
+        let key = DataKey::generate()?;
+        let wrapped = org_key.wrap(&key, &subject_key_context(org, subject))?;
+        Ok((key, MintedSubjectKey { org, subject, wrapped, created_at: now }))
+    }
+
+    /// Stores minted subject keys in multi-row inserts. A subject that already has a key fails
+    /// the insert (its id was not fresh): a key is never silently replaced or shared.
+    pub async fn store_minted<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        keys: Vec<MintedSubjectKey>,
+    ) -> Result<(), CryptoError> {
+        let rows = keys
+            .into_iter()
+            .map(|k| {
+                vec![
+                    uuid(k.org.as_uuid()),
+                    uuid(k.subject.as_uuid()),
+                    Value::from(k.wrapped.to_bytes()),
+                    Value::from(k.created_at),
+                ]
+            })
+            .collect();
+        let columns = ["org_id", "subject_id", "wrapped", "created_at"];
+        insert_many(conn, "subject_key", &columns, rows).await.map_err(storage("create subject key"))?;
+        Ok(())
     }
 
     /// The subject's key if it exists; `None` when it was never created or has been destroyed.
@@ -269,6 +302,31 @@ impl fmt::Debug for KeyRing {
     }
 }
 
+/// A subject key made by [`KeyRing::mint_subject_key`], wrapped by its org key and waiting
+/// for [`KeyRing::store_minted`]. Holds no plaintext key.
+pub struct MintedSubjectKey {
+    org: OrgId,
+    subject: SubjectId,
+    wrapped: WrappedKey,
+    created_at: DateTime<Utc>,
+}
+
+impl MintedSubjectKey {
+    /// The org and subject the key is for.
+    pub fn owner(&self) -> (OrgId, SubjectId) {
+        (self.org, self.subject)
+    }
+}
+
+impl fmt::Debug for MintedSubjectKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MintedSubjectKey")
+            .field("org", &self.org)
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What an org key is bound to when wrapped by the master key.
 fn org_key_context(org: OrgId) -> Aad {
     Aad::new(ORG_KEY_DOMAIN).with("org", org.as_uuid().as_bytes())
@@ -287,6 +345,23 @@ async fn load_org_key<C: ConnectionTrait>(conn: &C, org: OrgId) -> Result<Option
     let wrapped: Vec<u8> = row.try_get("", "wrapped").map_err(storage("read org key"))?;
     let master_key_id: String = row.try_get("", "master_key_id").map_err(storage("read org key"))?;
     Ok(Some(StoredOrgKey { wrapped: WrappedKey::from_bytes(&wrapped)?, master_key_id }))
+}
+
+/// Stores a fresh key for `subject` wrapped by `org_key`; `None` when the subject already has one.
+async fn insert_subject_key<C: ConnectionTrait>(
+    conn: &C,
+    org: OrgId,
+    org_key: &DataKey,
+    subject: SubjectId,
+    now: DateTime<Utc>,
+) -> Result<Option<DataKey>, CryptoError> {
+    let key = DataKey::generate()?;
+    let wrapped = org_key.wrap(&key, &subject_key_context(org, subject))?;
+    let sql = "INSERT INTO subject_key (org_id, subject_id, wrapped, created_at) VALUES ($1, $2, $3, $4) \
+               ON CONFLICT (org_id, subject_id) DO NOTHING";
+    let values = [uuid(org.as_uuid()), uuid(subject.as_uuid()), Value::from(wrapped.to_bytes()), Value::from(now)];
+    let inserted = execute(conn, sql, values).await.map_err(storage("create subject key"))?;
+    Ok((inserted == 1).then_some(key))
 }
 
 async fn load_subject_key<C: ConnectionTrait>(

@@ -48,7 +48,7 @@ pub use jws_keys::PublicJwk;
 /// Checks an RS256 or ES256 signature against a public JWK.
 pub use jws_keys::verify_jws_signature;
 /// Master, org and subject keys stored wrapped in the database; creates, caches and destroys them.
-pub use keyring::KeyRing;
+pub use keyring::{KeyRing, MintedSubjectKey};
 /// Whether the development master key file was created or reused.
 pub use master_key::DevelopmentKeyStatus;
 /// Non-secret fingerprint of a master key, for tracking rotation.

@@ -333,3 +333,32 @@ async fn subject_keys_of_a_page_are_read_at_once_without_destroyed_or_other_orgs
     assert_eq!(opened.as_slice(), b"ada@example.com");
     assert!(restarted.existing_subject_keys(db.conn(), org, &[]).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_minted_subject_key_opens_once_stored_and_a_second_key_for_the_same_subject_is_refused() {
+    let db = TestDb::create().await;
+    let master = master();
+    let ring = KeyRing::new(Arc::clone(&master));
+    let (org, subject) = (OrgId::new(), SubjectId::new());
+    let org_key = ring.org_key(db.conn(), org, now()).await.unwrap();
+
+    let (minted, pending) = ring.mint_subject_key(org, &org_key, subject, now()).unwrap();
+    let aad = field_aad(org, "r1");
+    let sealed = minted.seal(b"ada@example.com", &aad).unwrap();
+    let restarted = KeyRing::new(master);
+    assert!(
+        restarted.open_for_subject(db.conn(), org, subject, &sealed, &aad).await.unwrap().is_none(),
+        "not stored yet"
+    );
+    ring.store_minted(db.conn(), vec![pending]).await.unwrap();
+    let opened = restarted.open_for_subject(db.conn(), org, subject, &sealed, &aad).await.unwrap().unwrap();
+    assert_eq!(opened.as_slice(), b"ada@example.com", "the stored key is the one handed out");
+
+    let (_, again) = ring.mint_subject_key(org, &org_key, subject, now()).unwrap();
+    let refused = ring.store_minted(db.conn(), vec![again]).await;
+    assert!(matches!(refused, Err(CryptoError::Storage { .. })), "never a second key for one subject");
+    let opened = restarted.open_for_subject(db.conn(), org, subject, &sealed, &aad).await.unwrap().unwrap();
+    assert_eq!(opened.as_slice(), b"ada@example.com", "the first key is untouched");
+    let rows = count(db.conn(), "SELECT COUNT(*) FROM subject_key WHERE org_id = $1", vec![org.as_uuid().into()]).await;
+    assert_eq!(rows, 1);
+}

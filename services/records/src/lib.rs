@@ -51,7 +51,8 @@ pub struct RecordApi {
 
 impl RecordApi {
     /// Builds the service over the local record and module stores of `db`, sealing with `keys`
-    /// and auditing changes, personal reads and refusals with `audit`.
+    /// and auditing changes, personal reads and refusals with `audit`. Call it inside a tokio
+    /// runtime: it starts the store's create batcher.
     pub fn local(
         db: Database,
         keys: Arc<KeyRing>,
@@ -60,7 +61,9 @@ impl RecordApi {
         auth: Arc<dyn Authenticator>,
     ) -> Self {
         let modules = ModuleStore::new(db.clone(), audit.clone(), clock.clone());
-        let store = RecordStore::new(db.clone(), keys, audit.clone(), clock.clone(), modules.clone());
+        // Concurrent creates share transactions (group commit); each still answers on its own.
+        let store =
+            RecordStore::new(db.clone(), keys, audit.clone(), clock.clone(), modules.clone()).with_create_batching();
         Self { store, modules, db, audit, auth, default_currency: FALLBACK_CURRENCY.to_owned() }
     }
 

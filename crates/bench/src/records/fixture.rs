@@ -64,8 +64,10 @@ impl RecordsEnv {
             app.clock.clone(),
             modules.clone(),
         )
-        // As the server runs it: personal reads audited through the group-commit batcher.
-        .with_read_audit(app.audit_batcher.clone());
+        // As the server runs it: personal reads audited through the group-commit batcher,
+        // concurrent creates sharing transactions.
+        .with_read_audit(app.audit_batcher.clone())
+        .with_create_batching();
         let owner = Uuid::parse_str(USER_ID).unwrap_or_default();
         Self {
             store,

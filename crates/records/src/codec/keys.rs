@@ -5,12 +5,12 @@
 //! deliberately no process-wide cache of subject keys, so an erased subject stops decoding as
 //! soon as the next request starts.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 use listone_core::{Error, ModuleId, OrgId, SubjectId};
-use listone_crypto::{DataKey, KeyRing};
+use listone_crypto::{DataKey, KeyRing, MintedSubjectKey};
 use listone_customization::{FieldValue, ModuleDef, Protection};
 use sea_orm::ConnectionTrait;
 use serde_json::{Map, Value as Json};
@@ -33,12 +33,16 @@ pub struct RequestKeys<'r> {
     orgs: HashMap<OrgId, DataKey>,
     /// `None`: the subject has no key (erased, or never had sealed data).
     subjects: HashMap<(OrgId, SubjectId), Option<DataKey>>,
+    /// Subjects minted by this request ([`RequestKeys::mint_subject`]): no key to look for.
+    minted: HashSet<(OrgId, SubjectId)>,
+    /// Keys made for minted subjects, to be stored with what they sealed ([`RequestKeys::store_minted`]).
+    unstored: Vec<MintedSubjectKey>,
 }
 
 impl<'r> RequestKeys<'r> {
     /// An empty cache over `ring`; `now` is the request's time, used when a key is created.
     pub fn new(ring: &'r KeyRing, now: DateTime<Utc>) -> Self {
-        Self { ring, now, orgs: HashMap::new(), subjects: HashMap::new() }
+        Self { ring, now, orgs: HashMap::new(), subjects: HashMap::new(), minted: HashSet::new(), unstored: Vec::new() }
     }
 
     /// The org's key (created on first use).
@@ -89,6 +93,14 @@ impl<'r> RequestKeys<'r> {
         Ok(())
     }
 
+    /// A new data subject of `org` (a record of a subject module being created): its key, made
+    /// on first write, is stored without first looking for one.
+    pub fn mint_subject(&mut self, org: OrgId) -> SubjectId {
+        let subject = SubjectId::new();
+        self.minted.insert((org, subject));
+        subject
+    }
+
     /// The subject's key for sealing new data, created on first use.
     pub async fn subject_key_to_write<C: ConnectionTrait>(
         &mut self,
@@ -99,9 +111,32 @@ impl<'r> RequestKeys<'r> {
         if let Some(Some(key)) = self.subjects.get(&(org, subject)) {
             return Ok(key.clone());
         }
-        let key = self.ring.subject_key(conn, org, subject, self.now).await?;
+        let key = if self.minted.remove(&(org, subject)) {
+            let org_key = self.org_key(conn, org).await?;
+            let (key, unstored) = self.ring.mint_subject_key(org, &org_key, subject, self.now)?;
+            self.unstored.push(unstored);
+            key
+        } else {
+            self.ring.subject_key(conn, org, subject, self.now).await?
+        };
         self.subjects.insert((org, subject), Some(key.clone()));
         Ok(key)
+    }
+
+    /// Stores the keys made for the minted subjects among `subjects` since the last call, in one
+    /// insert: call it in the transaction that writes what they sealed, before it commits. Keys
+    /// of other minted subjects (their records were refused) are dropped unstored.
+    pub async fn store_minted<C: ConnectionTrait>(
+        &mut self,
+        conn: &C,
+        subjects: &HashSet<(OrgId, SubjectId)>,
+    ) -> Result<(), Error> {
+        let mut keep = std::mem::take(&mut self.unstored);
+        keep.retain(|key| subjects.contains(&key.owner()));
+        if keep.is_empty() {
+            return Ok(());
+        }
+        Ok(self.ring.store_minted(conn, keep).await?)
     }
 
     /// Forgets a subject's key, e.g. right after the request destroyed it.
@@ -123,7 +158,11 @@ impl<'r> RequestKeys<'r> {
 
 impl fmt::Debug for RequestKeys<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RequestKeys").field("orgs", &self.orgs.len()).field("subjects", &self.subjects.len()).finish()
+        f.debug_struct("RequestKeys")
+            .field("orgs", &self.orgs.len())
+            .field("subjects", &self.subjects.len())
+            .field("unstored", &self.unstored.len())
+            .finish()
     }
 }
 

@@ -56,11 +56,12 @@ impl RecordStore {
         let module = catalog.get(module_key)?;
         let txn = self.db.begin().await?;
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
-        let mut created = Vec::with_capacity(records.len());
+        let mut prepared = Vec::with_capacity(records.len());
         for (i, input) in records.iter().enumerate() {
             let writer = Writer { actor: &actor, ctx: &ctx, source, prefix: format!("records[{i}].") };
-            created.push(self.create_in(&txn, &mut keys, &catalog, module, input, owner, &writer).await?);
+            prepared.push(self.prepare_create(&txn, &mut keys, &catalog, module, input, owner, &writer).await?);
         }
+        let created = self.write_created(&txn, &mut keys, prepared).await?;
         txn.commit().await?;
         Ok(created)
     }

@@ -22,8 +22,10 @@
 //!   ([`RecordStore::with_read_audit`]) or in a short transaction of their own, and values are
 //!   returned only after that entry committed: a read that could not be audited returns nothing.
 
+mod batch;
 mod bulk;
 mod change;
+mod create;
 mod history;
 mod read;
 mod rows;
@@ -78,6 +80,20 @@ pub struct StoredRecord {
     pub fields: DecodedRecord,
 }
 
+/// One change to a record, as its outbox event and audit entry describe it.
+pub(crate) struct Change<'a> {
+    pub org: OrgId,
+    /// Event topic and audit action, e.g. `records.record.created`.
+    pub action: &'static str,
+    pub id: RecordId,
+    pub actor: &'a AuditActor,
+    pub ctx: &'a RequestContext,
+    /// The outbox event's payload: ids, version and field keys, never values.
+    pub payload: serde_json::Value,
+    /// The audit entry's details.
+    pub details: serde_json::Value,
+}
+
 /// The records of every org.
 #[derive(Debug, Clone)]
 pub struct RecordStore {
@@ -88,6 +104,7 @@ pub struct RecordStore {
     modules: ModuleStore,
     purge_batch: u32,
     read_audit: Option<AuditBatcher>,
+    create_batcher: Option<batch::CreateBatcher>,
 }
 
 pub(crate) fn not_found() -> Error {
@@ -131,7 +148,7 @@ impl RecordStore {
         clock: SharedClock,
         modules: ModuleStore,
     ) -> Self {
-        Self { db, keys, audit, clock, modules, purge_batch: PURGE_BATCH, read_audit: None }
+        Self { db, keys, audit, clock, modules, purge_batch: PURGE_BATCH, read_audit: None, create_batcher: None }
     }
 
     /// The same store recording personal-data reads through `batcher` (group commit: many
@@ -154,18 +171,26 @@ impl RecordStore {
         self.modules.get_module(org, key).await
     }
 
-    /// Records an outbox event (ids and field keys only) on `conn`.
-    async fn emit<C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        org: OrgId,
-        topic: &str,
-        ctx: &RequestContext,
-        payload: serde_json::Value,
-    ) -> Result<(), Error> {
-        let mut event = NewEvent::new(Some(org), topic, payload);
-        event.request_id = ctx.request_id.as_deref().and_then(|r| RequestId::parse(r).ok());
-        outbox::enqueue(conn, self.clock.as_ref(), event).await.map(|_| ())
+    /// A change's outbox event (ids and field keys only) and its audit entry, ready to enqueue.
+    async fn change_events<C: ConnectionTrait>(&self, conn: &C, change: Change<'_>) -> Result<Vec<NewEvent>, Error> {
+        let mut event = NewEvent::new(Some(change.org), change.action, change.payload);
+        event.request_id = change.ctx.request_id.as_deref().and_then(|r| RequestId::parse(r).ok());
+        let audit = self.audit_event(
+            change.org,
+            change.action,
+            Some(change.id),
+            change.actor,
+            change.ctx,
+            None,
+            change.details,
+        );
+        Ok(vec![event, self.audit.prepare(conn, audit).await?])
+    }
+
+    /// Records a change's outbox event and its audit entry on `conn`, in one multi-row insert.
+    async fn emit_with_audit<C: ConnectionTrait>(&self, conn: &C, change: Change<'_>) -> Result<(), Error> {
+        let events = self.change_events(conn, change).await?;
+        outbox::enqueue_all(conn, self.clock.as_ref(), events).await.map(|_| ())
     }
 
     /// An audit entry about record `id`; `purpose` marks personal data.

@@ -5,7 +5,7 @@ use listone_core::{Error, ModuleId, OrgId, RecordId, SubjectId};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, QueryResult, SqlErr, Value};
 use uuid::Uuid;
 
-use crate::codec::{IndexEntry, IndexValue, UniqueClaim};
+use crate::codec::{IndexEntry, IndexValue, RecordPlace, UniqueClaim};
 use crate::query::RecordRow;
 
 const RECORD_SELECT: &str = "SELECT id, module_id, owner_id, subject_id, version, data, created_by, created_at_us, \
@@ -96,26 +96,44 @@ pub(crate) async fn lookup_target<C: ConnectionTrait>(
     }
 }
 
-/// Inserts a new record at version 1.
-pub(crate) async fn insert<C: ConnectionTrait>(conn: &C, row: &NewRow<'_>) -> Result<(), Error> {
-    execute(
-        conn,
-        "INSERT INTO record (org_id, id, module_id, owner_id, subject_id, version, data, created_by, \
-         created_at_us, updated_by, updated_at_us, deleted_at_us, restricted) \
-         VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $7, $8, NULL, $9)",
-        [
-            Value::from(row.org.as_uuid()),
-            Value::from(row.id.as_uuid()),
-            Value::from(row.module.as_uuid()),
-            Value::from(row.owner),
-            Value::Uuid(row.subject.map(|s| s.as_uuid())),
-            Value::from(row.data.to_owned()),
-            Value::from(row.by),
-            Value::from(row.now_us),
-            Value::from(false),
-        ],
-    )
-    .await?;
+/// Inserts new records at version 1, in multi-row inserts.
+pub(crate) async fn insert_new<C: ConnectionTrait>(conn: &C, rows: &[NewRow<'_>]) -> Result<(), Error> {
+    let columns = [
+        "org_id",
+        "id",
+        "module_id",
+        "owner_id",
+        "subject_id",
+        "version",
+        "data",
+        "created_by",
+        "created_at_us",
+        "updated_by",
+        "updated_at_us",
+        "deleted_at_us",
+        "restricted",
+    ];
+    let values = rows
+        .iter()
+        .map(|row| {
+            vec![
+                Value::from(row.org.as_uuid()),
+                Value::from(row.id.as_uuid()),
+                Value::from(row.module.as_uuid()),
+                Value::from(row.owner),
+                Value::Uuid(row.subject.map(|s| s.as_uuid())),
+                Value::from(1_i64),
+                Value::from(row.data.to_owned()),
+                Value::from(row.by),
+                Value::from(row.now_us),
+                Value::from(row.by),
+                Value::from(row.now_us),
+                Value::BigInt(None),
+                Value::from(false),
+            ]
+        })
+        .collect();
+    insert_many(conn, "record", &columns, values).await?;
     Ok(())
 }
 
@@ -181,9 +199,19 @@ pub(crate) async fn replace_index<C: ConnectionTrait>(
         [Value::from(org.as_uuid()), Value::from(id.as_uuid())],
     )
     .await?;
-    let rows = entries
+    let place = RecordPlace { org, module, record: id, subject: None };
+    insert_index(conn, &[(&place, entries)]).await
+}
+
+/// Writes the `record_index` rows of records that have none yet (new ones), in multi-row inserts.
+pub(crate) async fn insert_index<C: ConnectionTrait>(
+    conn: &C,
+    records: &[(&RecordPlace, &[IndexEntry])],
+) -> Result<(), Error> {
+    let rows = records
         .iter()
-        .map(|entry| {
+        .flat_map(|(place, entries)| entries.iter().map(move |entry| (*place, entry)))
+        .map(|(place, entry)| {
             let mut columns = [Value::String(None), Value::Double(None), Value::BigInt(None), Value::Bool(None)];
             match &entry.value {
                 IndexValue::Text(text) => columns[0] = Value::from(text.clone()),
@@ -192,10 +220,10 @@ pub(crate) async fn replace_index<C: ConnectionTrait>(
                 IndexValue::Bool(b) => columns[3] = Value::from(*b),
             }
             let mut row = vec![
-                Value::from(org.as_uuid()),
-                Value::from(module.as_uuid()),
+                Value::from(place.org.as_uuid()),
+                Value::from(place.module.as_uuid()),
                 Value::from(entry.field_key.clone()),
-                Value::from(id.as_uuid()),
+                Value::from(place.record.as_uuid()),
                 Value::from(entry.ordinal),
             ];
             row.extend(columns);

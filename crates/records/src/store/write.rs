@@ -10,11 +10,10 @@ use listone_core::{Error, ModuleId, OrgId, RecordId, SubjectId};
 use listone_customization::{FieldValue, ModuleDef, StoredModule, WriteMode, validate_record_input};
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use serde_json::{Map, Value as Json, json};
-use uuid::Uuid;
 
 use super::change::{ChangeSource, changed_fields, lookups, masked_input, with_formulas};
 use super::rows::{self, ChangeBy, NewRow};
-use super::{RecordStore, StoredRecord, actor_uuid, not_found, plain_values, stale_version};
+use super::{Change, RecordStore, StoredRecord, actor_uuid, not_found, plain_values, stale_version};
 use crate::codec::{Decoded, DecodedRecord, RecordPlace, RequestKeys, open_record, seal_record};
 use crate::query::RecordRow;
 
@@ -65,84 +64,6 @@ pub(crate) fn prefixed(err: Error, prefix: &str) -> Error {
 }
 
 impl RecordStore {
-    /// Creates a record of module `module_key` owned by `owner` from the caller's `values`
-    /// (every problem reported at once), with defaults and formulas filled in. A lookup to a
-    /// record that is not a live record of its target module in `org` is NOT_FOUND; a value a
-    /// unique field already holds is ALREADY_EXISTS naming `fields.<key>`.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn create(
-        &self,
-        org: OrgId,
-        module_key: &str,
-        values: Map<String, Json>,
-        owner: Uuid,
-        actor: AuditActor,
-        ctx: RequestContext,
-        source: ChangeSource,
-    ) -> Result<StoredRecord, Error> {
-        let catalog = Catalog { modules: self.modules.list_modules(org).await? };
-        let module = catalog.get(module_key)?;
-        let txn = self.db.begin().await?;
-        let mut keys = RequestKeys::new(&self.keys, self.clock.now());
-        let writer = Writer { actor: &actor, ctx: &ctx, source, prefix: String::new() };
-        let record = self.create_in(&txn, &mut keys, &catalog, module, &values, owner, &writer).await?;
-        txn.commit().await?;
-        Ok(record)
-    }
-
-    /// [`Self::create`] inside `txn`.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn create_in(
-        &self,
-        txn: &DatabaseTransaction,
-        keys: &mut RequestKeys<'_>,
-        catalog: &Catalog,
-        module: &StoredModule,
-        input: &Map<String, Json>,
-        owner: Uuid,
-        writer: &Writer<'_>,
-    ) -> Result<StoredRecord, Error> {
-        let def = &module.definition;
-        let prefix = writer.prefix.as_str();
-        let values = validate_record_input(def, input, WriteMode::Create).map_err(|r| prefixed(r.into(), prefix))?;
-        let values = with_formulas(def, values)?;
-        let linked = self.check_lookups(txn, catalog, module.org_id, def, &values, values.keys()).await?;
-        let subject = if def.is_subject { Some(SubjectId::new()) } else { linked_subject(def, &linked) };
-        let id = RecordId::new();
-        let place = RecordPlace { org: module.org_id, module: module.id, record: id, subject };
-        let sealed = seal_record(txn, keys, &place, def, &values).await?;
-        if let Some(claim) = rows::taken_claim(txn, place.org, module.id, id, &sealed.unique).await? {
-            return Err(already_exists(prefix, &claim.field_key));
-        }
-        let now_us = self.clock.now().timestamp_micros();
-        let by = actor_uuid(writer.actor);
-        let data = sealed.data_text();
-        let row = NewRow { org: place.org, id, module: module.id, owner, subject, data: &data, by, now_us };
-        rows::insert(txn, &row).await?;
-        rows::replace_index(txn, place.org, module.id, id, &sealed.index).await?;
-        rows::insert_claims(txn, place.org, module.id, id, &sealed.unique).await.map_err(|e| claim_error(e, prefix))?;
-        let written: Vec<&String> = values.iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k).collect();
-        let payload = json!({ "record_id": id, "module_id": module.id, "module": def.key, "version": 1 });
-        self.emit(txn, place.org, "records.record.created", writer.ctx, payload).await?;
-        let details = json!({ "module": def.key, "fields": written, "source": writer.source.key() });
-        self.record_audit(txn, place.org, "records.record.created", Some(id), writer.actor, writer.ctx, None, details)
-            .await?;
-        let fields = values.into_iter().map(|(k, v)| (k, Decoded::Value(listone_core::Secret::new(v)))).collect();
-        Ok(StoredRecord {
-            id,
-            module_id: module.id,
-            owner_id: owner,
-            subject_id: subject,
-            version: 1,
-            created_by: by,
-            created_at_us: now_us,
-            updated_by: by,
-            updated_at_us: now_us,
-            restricted: false,
-            fields: DecodedRecord { fields },
-        })
-    }
-
     /// Changes the fields named in `field_mask` (every key of `changes` when empty; a masked
     /// field absent from `changes` is cleared) of record `id` if it is still at
     /// `expected_version` (else ABORTED, `STALE_VERSION`). Formulas are recomputed, the record
@@ -240,10 +161,17 @@ impl RecordStore {
         let payload = json!({
             "record_id": id, "module_id": module.id, "module": def.key, "version": version, "fields": changed,
         });
-        self.emit(txn, org, "records.record.updated", writer.ctx, payload).await?;
         let details = json!({ "module": def.key, "fields": changed, "source": writer.source.key() });
-        self.record_audit(txn, org, "records.record.updated", Some(id), writer.actor, writer.ctx, None, details)
-            .await?;
+        let change = Change {
+            org,
+            action: "records.record.updated",
+            id,
+            actor: writer.actor,
+            ctx: writer.ctx,
+            payload,
+            details,
+        };
+        self.emit_with_audit(txn, change).await?;
         let mut record = stored(&row, only(new, &returned));
         record.subject_id = subject;
         record.version = version;
@@ -278,9 +206,9 @@ impl RecordStore {
         let key = &module.definition.key;
         let payload =
             json!({ "record_id": id, "module_id": module.id, "module": key, "version": expected_version + 1 });
-        self.emit(&txn, org, "records.record.deleted", &ctx, payload).await?;
         let details = json!({ "module": key });
-        self.record_audit(&txn, org, "records.record.deleted", Some(id), &actor, &ctx, None, details).await?;
+        let change = Change { org, action: "records.record.deleted", id, actor: &actor, ctx: &ctx, payload, details };
+        self.emit_with_audit(&txn, change).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -351,7 +279,7 @@ impl RecordStore {
 
     /// Checks that every lookup among `keys` names a live record of its target module in the
     /// org; returns the subject of each linked record by field.
-    async fn check_lookups<'k>(
+    pub(crate) async fn check_lookups<'k>(
         &self,
         txn: &DatabaseTransaction,
         catalog: &Catalog,
@@ -375,11 +303,11 @@ impl RecordStore {
 }
 
 /// The subject of the record the module's subject link points at, if set.
-fn linked_subject(def: &ModuleDef, linked: &BTreeMap<String, Option<SubjectId>>) -> Option<SubjectId> {
+pub(crate) fn linked_subject(def: &ModuleDef, linked: &BTreeMap<String, Option<SubjectId>>) -> Option<SubjectId> {
     def.subject_link.as_ref().and_then(|link| linked.get(link).copied().flatten())
 }
 
-fn claim_error(err: rows::ClaimError, prefix: &str) -> Error {
+pub(crate) fn claim_error(err: rows::ClaimError, prefix: &str) -> Error {
     match err {
         rows::ClaimError::Taken(field_key) => already_exists(prefix, &field_key),
         rows::ClaimError::Db(err) => err,
