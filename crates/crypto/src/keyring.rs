@@ -141,16 +141,45 @@ impl KeyRing {
         let Some(wrapped) = load_subject_key(conn, org, subject).await? else {
             return Ok(None);
         };
+        self.unwrap_subject_key(conn, org, subject, &wrapped).await.map(Some)
+    }
+
+    /// The subject's key from its stored `subject_key.wrapped` bytes, which the caller read with
+    /// its own row (a record joined to its subject's key: one query instead of two); `None` for
+    /// a subject without a stored key (never created, or destroyed). The wrapped form is no
+    /// secret: only the org key, which never leaves this crate, opens it.
+    pub async fn open_stored_subject_key<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        org: OrgId,
+        subject: SubjectId,
+        stored: Option<&[u8]>,
+    ) -> Result<Option<DataKey>, CryptoError> {
+        let Some(bytes) = stored else {
+            return Ok(None);
+        };
+        let wrapped = WrappedKey::from_bytes(bytes)?;
+        self.unwrap_subject_key(conn, org, subject, &wrapped).await.map(Some)
+    }
+
+    /// Unwraps a stored subject key with the org key: the cached one, else the stored one.
+    async fn unwrap_subject_key<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        org: OrgId,
+        subject: SubjectId,
+        wrapped: &WrappedKey,
+    ) -> Result<DataKey, CryptoError> {
         let context = subject_key_context(org, subject);
-        if let Some(key) = self.cached_org_key(org).and_then(|org_key| org_key.unwrap(&wrapped, &context).ok()) {
-            return Ok(Some(key));
+        if let Some(key) = self.cached_org_key(org).and_then(|org_key| org_key.unwrap(wrapped, &context).ok()) {
+            return Ok(key);
         }
         // Not cached, or cached from a row that no longer exists: reload from storage.
         let Some(stored) = load_org_key(conn, org).await? else {
             return Err(vanished("subject key exists but its org key does not"));
         };
         let org_key = self.unwrap_org_key(org, &stored)?;
-        org_key.unwrap(&wrapped, &context).map(Some)
+        org_key.unwrap(wrapped, &context)
     }
 
     /// The existing keys of `subjects`, read [`MAX_SUBJECTS_PER_READ`] at a time: a page of

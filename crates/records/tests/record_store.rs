@@ -7,6 +7,7 @@
 mod support;
 
 use listone_core::{Error, RecordId};
+use listone_customization::{FieldDef, FieldType};
 use listone_records::query::{FieldRef, Filter, Op, QueryValue, RecordQuery};
 use listone_records::{BulkUpdate, ChangeSource, Decoded};
 use serde_json::json;
@@ -267,4 +268,24 @@ async fn bulk_create_and_update_write_all_or_nothing() {
     }];
     let err = f.store.bulk_update(f.org, "members", missing, f.actor.clone(), f.ctx.clone(), ChangeSource::Api).await;
     assert!(matches!(err, Err(Error::NotFound { .. })));
+}
+
+#[tokio::test]
+async fn a_read_after_a_definition_change_uses_the_new_definition() {
+    let f = Fixture::new().await;
+    let member = f.create(f.org, "members", json!({"name": "Ada", "email": "ada@example.com"})).await.unwrap();
+    let first = f.store.get(f.org, "members", member.id, None, f.reader()).await.unwrap();
+    assert!(!first.fields.fields.contains_key("nickname"));
+    let unknown = f.store.get(f.org, "members", member.id, Some(&["nickname"]), f.reader()).await.unwrap_err();
+    assert!(matches!(unknown, Error::InvalidArgument { .. }), "{unknown:?}");
+
+    let mut changed = support::members();
+    changed.fields.push(FieldDef::new("nickname", "Nickname", FieldType::Text));
+    f.modules.update_module(f.org, "members", changed, 1, f.actor.clone(), f.ctx.clone()).await.unwrap();
+
+    let read = f.store.get(f.org, "members", member.id, Some(&["nickname", "name"]), f.reader()).await.unwrap();
+    // With the cached first definition this read would be INVALID_ARGUMENT (unknown field).
+    assert!(read.fields.fields.contains_key("name"), "the field added since the last read is known at once");
+    let missing = f.store.get(f.org, "no_such_module", member.id, None, f.reader()).await.unwrap_err();
+    assert!(matches!(missing, Error::NotFound { resource: "module" }), "{missing:?}");
 }

@@ -11,7 +11,11 @@ use serde_json::{Value as Json, json};
 use support::{Fixture, object, owner};
 use tokio::task::JoinSet;
 
-async fn create_all(f: &Fixture, store: &RecordStore, inputs: Vec<(&'static str, Json)>) -> Vec<Result<StoredRecord, Error>> {
+async fn create_all(
+    f: &Fixture,
+    store: &RecordStore,
+    inputs: Vec<(&'static str, Json)>,
+) -> Vec<Result<StoredRecord, Error>> {
     let mut calls = JoinSet::new();
     for (position, (module, values)) in inputs.into_iter().enumerate() {
         let (store, org, actor, ctx) = (store.clone(), f.org, f.actor.clone(), f.ctx.clone());
@@ -45,7 +49,9 @@ async fn concurrent_creates_commit_together_and_each_refusal_stays_its_own() {
 
     let created: Vec<&StoredRecord> = outcomes.iter().filter_map(|o| o.as_ref().ok()).collect();
     assert_eq!(created.len(), 21, "every valid create committed");
-    assert!(matches!(&outcomes[20], Err(Error::InvalidArgument { violations }) if violations[0].field == "fields.email"));
+    assert!(
+        matches!(&outcomes[20], Err(Error::InvalidArgument { violations }) if violations[0].field == "fields.email")
+    );
     assert!(matches!(&outcomes[21], Err(Error::NotFound { resource: "module" })));
     let members = f.count("SELECT COUNT(*) AS n FROM record").await;
     assert_eq!(members, 21, "refused creates wrote nothing");

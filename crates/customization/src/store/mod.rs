@@ -13,9 +13,12 @@
 //!   defined and when, and history is keyed by module id, so a new module reusing the key starts
 //!   a history of its own.
 
+mod cache;
 mod plan;
 mod rows;
 mod write;
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use listone_audit::{AuditActor, AuditRecorder};
@@ -81,6 +84,7 @@ pub struct ModuleStore {
     db: Database,
     audit: AuditRecorder,
     clock: SharedClock,
+    definitions: Arc<cache::DefinitionCache>,
 }
 
 fn not_found() -> Error {
@@ -99,7 +103,7 @@ fn changed_by(actor: &AuditActor) -> uuid::Uuid {
 impl ModuleStore {
     /// A store recording every change with `audit`.
     pub fn new(db: Database, audit: AuditRecorder, clock: SharedClock) -> Self {
-        Self { db, audit, clock }
+        Self { db, audit, clock, definitions: Arc::default() }
     }
 
     /// The module `key` of `org`; NOT_FOUND when absent or another org's.
@@ -111,6 +115,18 @@ impl ModuleStore {
     /// or another org's.
     pub async fn get_module_by_id(&self, org: OrgId, id: ModuleId) -> Result<StoredModule, Error> {
         rows::find_by_id(self.db.conn(), org, id).await?.ok_or_else(not_found)
+    }
+
+    /// Module `id` of `org` at `version`, the version the caller just read beside it (e.g. with
+    /// a record joined to its module): from memory when already parsed, else read. A module
+    /// that is gone is NOT_FOUND; one changed since is returned as it now is.
+    pub async fn definition(&self, org: OrgId, id: ModuleId, version: u32) -> Result<Arc<StoredModule>, Error> {
+        if let Some(module) = self.definitions.at_version(org, id, version) {
+            return Ok(module);
+        }
+        let module = Arc::new(self.get_module_by_id(org, id).await?);
+        self.definitions.keep(Arc::clone(&module));
+        Ok(module)
     }
 
     /// Every module of `org`, ordered by key.

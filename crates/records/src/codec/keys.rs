@@ -70,6 +70,22 @@ impl<'r> RequestKeys<'r> {
         Ok(key)
     }
 
+    /// Caches the subject's key from the `subject_key.wrapped` bytes read with its record
+    /// (`None`: the subject has no key), so [`Self::subject_key_to_read`] needs no query.
+    pub async fn accept_stored_subject_key<C: ConnectionTrait>(
+        &mut self,
+        conn: &C,
+        org: OrgId,
+        subject: SubjectId,
+        stored: Option<&[u8]>,
+    ) -> Result<(), Error> {
+        if !self.subjects.contains_key(&(org, subject)) {
+            let key = self.ring.open_stored_subject_key(conn, org, subject, stored).await?;
+            self.subjects.insert((org, subject), key);
+        }
+        Ok(())
+    }
+
     /// Loads the keys of `subjects` not cached yet in one query (a page of records), so that
     /// [`Self::subject_key_to_read`] answers from the cache; a subject without a key is cached
     /// as having none.

@@ -73,12 +73,21 @@ impl RecordStore {
         fields: Option<&[&str]>,
         reader: Reader<'_>,
     ) -> Result<StoredRecord, Error> {
-        let module = self.module(org, module_key).await?;
+        let conn = self.db.conn();
+        // One query: the record, its module's current version and its subject's stored key.
+        let Some(found) = rows::find_live(conn, org, module_key, id).await? else {
+            // NOT_FOUND names the module when the org has no such module.
+            self.module(org, module_key).await?;
+            return Err(not_found());
+        };
+        let row = found.row;
+        let module = self.modules.definition(org, row.module_id, found.module_version).await?;
         let def = &module.definition;
         let wanted = requested(def, fields);
-        let conn = self.db.conn();
-        let row = rows::find(conn, org, module.id, id, false).await?.ok_or_else(not_found)?;
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
+        if let Some(subject) = row.subject_id {
+            keys.accept_stored_subject_key(conn, org, subject, found.subject_key.as_deref()).await?;
+        }
         let place = RecordPlace { org, module: module.id, record: id, subject: row.subject_id };
         let decoded = open_record(conn, &mut keys, &place, def, &row.data, &wanted).await?;
         let personal = personal_fields(def, wanted.iter().copied());

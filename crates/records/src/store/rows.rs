@@ -78,6 +78,44 @@ pub(crate) async fn find<C: ConnectionTrait>(
     Ok(conn.query_one_raw(stmt).await?.as_ref().map(row_from).transpose()?)
 }
 
+/// A live record read for a caller, with what opening it needs from the same query.
+pub(crate) struct LiveRecord {
+    pub row: RecordRow,
+    /// The version of the record's module definition now.
+    pub module_version: u32,
+    /// The subject's stored key (`subject_key.wrapped`), when it has one.
+    pub subject_key: Option<Vec<u8>>,
+}
+
+/// The live record `id` of the module keyed `module_key` in `org`, joined to its module's
+/// current version and its subject's stored key: one query for a single-record read.
+pub(crate) async fn find_live<C: ConnectionTrait>(
+    conn: &C,
+    org: OrgId,
+    module_key: &str,
+    id: RecordId,
+) -> Result<Option<LiveRecord>, Error> {
+    let stmt = statement(
+        conn.get_database_backend(),
+        "SELECT r.id, r.module_id, r.owner_id, r.subject_id, r.version, r.data, r.created_by, r.created_at_us, \
+         r.updated_by, r.updated_at_us, r.restricted, m.version AS module_version, k.wrapped AS subject_key \
+         FROM record r JOIN module_def m ON m.org_id = r.org_id AND m.id = r.module_id \
+         LEFT JOIN subject_key k ON k.org_id = r.org_id AND k.subject_id = r.subject_id \
+         WHERE r.org_id = $1 AND r.id = $2 AND m.key = $3 AND r.deleted_at_us IS NULL",
+        [Value::from(org.as_uuid()), Value::from(id.as_uuid()), Value::from(module_key.to_owned())],
+    );
+    let Some(found) = conn.query_one_raw(stmt).await? else {
+        return Ok(None);
+    };
+    let module_version = u32::try_from(found.try_get::<i64>("", "module_version")?)
+        .map_err(|_| Error::internal("module version out of range"))?;
+    Ok(Some(LiveRecord {
+        row: row_from(&found)?,
+        module_version,
+        subject_key: found.try_get::<Option<Vec<u8>>>("", "subject_key")?,
+    }))
+}
+
 /// `Some(subject)` when `id` is a live record of `module` in `org`.
 pub(crate) async fn lookup_target<C: ConnectionTrait>(
     conn: &C,
