@@ -109,8 +109,8 @@ impl RecordStore {
     async fn try_batch(&self, requests: &[NewRecord]) -> Result<Vec<Result<StoredRecord, Error>>, Error> {
         let mut catalogs: HashMap<OrgId, Catalog> = HashMap::new();
         for request in requests {
-            if !catalogs.contains_key(&request.org) {
-                catalogs.insert(request.org, Catalog { modules: self.modules.list_modules(request.org).await? });
+            if let std::collections::hash_map::Entry::Vacant(slot) = catalogs.entry(request.org) {
+                slot.insert(Catalog { modules: self.modules.list_modules(request.org).await? });
             }
         }
         let txn = self.db.begin().await?;
