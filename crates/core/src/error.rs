@@ -47,6 +47,15 @@ pub enum Error {
         /// The kind of resource, e.g. `record`.
         resource: &'static str,
     },
+    /// A value names something that does not exist in the caller's organization (a lookup to a
+    /// missing record or to another org's): NOT_FOUND naming the field.
+    #[error("{field} names a {resource} that was not found")]
+    ReferenceNotFound {
+        /// The kind of resource the value names, e.g. `record`.
+        resource: &'static str,
+        /// The field holding the value, e.g. `fields.account`.
+        field: String,
+    },
     /// A unique value is already taken.
     #[error("{resource} already exists with this {field}")]
     AlreadyExists {
@@ -143,7 +152,7 @@ impl Error {
     pub fn code(&self) -> Code {
         match self {
             Error::InvalidArgument { .. } => Code::InvalidArgument,
-            Error::NotFound { .. } => Code::NotFound,
+            Error::NotFound { .. } | Error::ReferenceNotFound { .. } => Code::NotFound,
             Error::AlreadyExists { .. } => Code::AlreadyExists,
             Error::Aborted { .. } => Code::Aborted,
             Error::FailedPrecondition { .. } => Code::FailedPrecondition,
@@ -160,7 +169,7 @@ impl Error {
     pub fn reason(&self) -> &'static str {
         match self {
             Error::InvalidArgument { .. } => "INVALID_ARGUMENT",
-            Error::NotFound { .. } => "NOT_FOUND",
+            Error::NotFound { .. } | Error::ReferenceNotFound { .. } => "NOT_FOUND",
             Error::AlreadyExists { .. } => "ALREADY_EXISTS",
             Error::Aborted { reason, .. }
             | Error::FailedPrecondition { reason, .. }
@@ -179,7 +188,7 @@ impl Error {
             Error::NotFound { resource } => {
                 meta.insert("resource".to_owned(), (*resource).to_owned());
             }
-            Error::AlreadyExists { resource, field } => {
+            Error::AlreadyExists { resource, field } | Error::ReferenceNotFound { resource, field } => {
                 meta.insert("resource".to_owned(), (*resource).to_owned());
                 meta.insert("field".to_owned(), field.clone());
             }
@@ -209,6 +218,9 @@ impl From<Error> for Status {
         }
         if let Error::AlreadyExists { field, .. } = &err {
             details.add_bad_request_violation(field.clone(), "must be unique");
+        }
+        if let Error::ReferenceNotFound { field, resource } = &err {
+            details.add_bad_request_violation(field.clone(), format!("names no {resource} of this organization"));
         }
         Status::with_error_details(err.code(), err.to_string(), details)
     }

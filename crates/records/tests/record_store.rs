@@ -156,7 +156,7 @@ async fn delete_hides_the_record_frees_its_unique_value_and_purge_removes_every_
     let before = f.rows().await;
     assert!(before[3] > 0, "history written");
 
-    f.store.delete(f.org, "members", member.id, member.version, f.actor.clone(), f.ctx.clone()).await.unwrap();
+    f.store.delete(f.org, "members", member.id, Some(member.version), f.actor.clone(), f.ctx.clone()).await.unwrap();
     assert_eq!(f.events("records.record.deleted").await.len(), 1);
     assert_eq!(f.audited("records.record.deleted").await, vec![json!({"module": "members"})]);
     let err = f.store.get(f.org, "members", member.id, None, f.reader()).await.unwrap_err();
@@ -198,7 +198,7 @@ async fn maintenance_purges_every_org_in_batches_and_only_past_the_grace_period(
     for (org, n) in [(f.org, 3), (f.other_org, 2)] {
         for i in 0..n {
             let r = f.create(org, "members", json!({"name": format!("R{i}")})).await.unwrap();
-            store.delete(org, "members", r.id, r.version, f.actor.clone(), f.ctx.clone()).await.unwrap();
+            store.delete(org, "members", r.id, Some(r.version), f.actor.clone(), f.ctx.clone()).await.unwrap();
             doomed.push(r.id);
         }
     }
@@ -207,7 +207,7 @@ async fn maintenance_purges_every_org_in_batches_and_only_past_the_grace_period(
     // Deleted after the cutoff: still inside its grace period.
     let young = f.create(f.org, "members", json!({"name": "Young"})).await.unwrap();
     f.clock.advance(chrono::Duration::seconds(1));
-    store.delete(f.org, "members", young.id, young.version, f.actor.clone(), f.ctx.clone()).await.unwrap();
+    store.delete(f.org, "members", young.id, Some(young.version), f.actor.clone(), f.ctx.clone()).await.unwrap();
     let live = f.create(f.org, "members", json!({"name": "Live"})).await.unwrap();
 
     assert_eq!(store.purge_all_deleted(cutoff).await.unwrap(), 5);
@@ -288,4 +288,19 @@ async fn a_read_after_a_definition_change_uses_the_new_definition() {
     assert!(read.fields.fields.contains_key("name"), "the field added since the last read is known at once");
     let missing = f.store.get(f.org, "no_such_module", member.id, None, f.reader()).await.unwrap_err();
     assert!(matches!(missing, Error::NotFound { resource: "module" }), "{missing:?}");
+}
+
+#[tokio::test]
+async fn delete_without_an_expected_version_deletes_whatever_the_version() {
+    let f = Fixture::new().await;
+    let member = f.create(f.org, "members", json!({"name": "Ada", "email": "ada@example.com"})).await.unwrap();
+    let changed = f.update(f.org, "members", &member, json!({"name": "Ada L."}), &[]).await.unwrap();
+    assert_eq!(changed.version, 2);
+    let stale = f.store.delete(f.org, "members", member.id, Some(1), f.actor.clone(), f.ctx.clone()).await;
+    assert!(matches!(stale, Err(Error::Aborted { .. })), "a stale expected version is still refused");
+    f.store.delete(f.org, "members", member.id, None, f.actor.clone(), f.ctx.clone()).await.unwrap();
+    let gone = f.store.get(f.org, "members", member.id, None, f.reader()).await.unwrap_err();
+    assert!(matches!(gone, Error::NotFound { resource: "record" }));
+    let again = f.store.delete(f.org, "members", member.id, None, f.actor.clone(), f.ctx.clone()).await.unwrap_err();
+    assert!(matches!(again, Error::NotFound { resource: "record" }), "a deleted record is not deleted twice");
 }

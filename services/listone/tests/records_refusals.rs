@@ -160,6 +160,7 @@ async fn a_lookup_to_another_orgs_or_a_missing_record_is_not_found() {
         let activity = json!({"subject": "Call", "activity_type": "call", "contact": target});
         let err = r.create_record(authed(create_request("activities", activity), &writer)).await.unwrap_err();
         assert_eq!(err.code(), Code::NotFound);
+        assert_eq!(violated_fields(&err), ["fields.contact"], "the refusal names the lookup field");
     }
     assert_eq!(rows(&server, "record").await, 1);
 }

@@ -122,15 +122,7 @@ impl RecordService for RecordApi {
         let (org, actor, module) = (principal.org_id, AuditActor::from(&principal), req.module.as_str());
         let (actor, ctx, expected) = (&actor, &ctx, req.expected_version);
         self.in_catalog(org, &[module], ctx, move || async move {
-            let version = match expected {
-                Some(version) => version,
-                // No field is read, so this look-up is not a personal-data read.
-                None => {
-                    let reader = Reader { actor, ctx, purpose: decode::DEFAULT_PURPOSE };
-                    self.store.get(org, module, id, Some(NO_FIELDS), reader).await?.version
-                }
-            };
-            self.store.delete(org, module, id, version, actor.clone(), ctx.clone()).await
+            self.store.delete(org, module, id, expected, actor.clone(), ctx.clone()).await
         })
         .await?;
         Ok(Response::new(pb::DeleteRecordResponse {}))

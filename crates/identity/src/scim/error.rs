@@ -157,6 +157,8 @@ impl From<listone_core::Error> for ScimError {
         match err {
             E::InvalidArgument { .. } | E::OutOfRange { .. } => ScimError::invalid_value(detail),
             E::NotFound { .. } => ScimError::not_found(),
+            // A value naming a missing resource is a bad value of the request (RFC 7644 §3.12).
+            E::ReferenceNotFound { .. } => ScimError::invalid_value(detail),
             E::AlreadyExists { .. } => ScimError::uniqueness(detail),
             // RFC 7644 §3.14: a stale version is "precondition failed".
             E::Aborted { .. } => ScimError::new(412, None, detail),

@@ -107,7 +107,10 @@ impl RecordStore {
         let prefix = writer.prefix.as_str();
         let values = validate_record_input(def, input, WriteMode::Create).map_err(|r| prefixed(r.into(), prefix))?;
         let values = with_formulas(def, values)?;
-        let linked = self.check_lookups(txn, catalog, module.org_id, def, &values, values.keys()).await?;
+        let linked = self
+            .check_lookups(txn, catalog, module.org_id, def, &values, values.keys())
+            .await
+            .map_err(|e| prefixed(e, prefix))?;
         let subject =
             if def.is_subject { Some(keys.mint_subject(module.org_id)) } else { linked_subject(def, &linked) };
         let id = RecordId::new();

@@ -44,7 +44,8 @@ pub(crate) struct Writer<'a> {
     pub prefix: String,
 }
 
-/// Prefixes the field paths of an INVALID_ARGUMENT or ALREADY_EXISTS with `prefix`.
+/// Prefixes the field paths of an INVALID_ARGUMENT, ALREADY_EXISTS or NOT_FOUND reference with
+/// `prefix`.
 pub(crate) fn prefixed(err: Error, prefix: &str) -> Error {
     if prefix.is_empty() {
         return err;
@@ -58,6 +59,9 @@ pub(crate) fn prefixed(err: Error, prefix: &str) -> Error {
         },
         Error::AlreadyExists { resource, field } => {
             Error::AlreadyExists { resource, field: format!("{prefix}{field}") }
+        }
+        Error::ReferenceNotFound { resource, field } => {
+            Error::ReferenceNotFound { resource, field: format!("{prefix}{field}") }
         }
         other => other,
     }
@@ -128,7 +132,8 @@ impl RecordStore {
         if changed.is_empty() {
             return Ok(stored(&row, only(new, &returned)));
         }
-        let linked = self.check_lookups(txn, catalog, org, def, &new, changed.iter()).await?;
+        let linked =
+            self.check_lookups(txn, catalog, org, def, &new, changed.iter()).await.map_err(|e| prefixed(e, prefix))?;
         let subject = match &def.subject_link {
             Some(link) if changed.contains(link) => linked_subject(def, &linked),
             _ => row.subject_id,
@@ -180,21 +185,23 @@ impl RecordStore {
         Ok(record)
     }
 
-    /// Soft-deletes record `id` if it is still at `expected_version` (else ABORTED): it stops
-    /// being readable or listed and its unique values are free again at once; index and history
-    /// rows stay until [`Self::purge_deleted`].
+    /// Soft-deletes record `id` — if it is still at `expected_version` when one is given (else
+    /// ABORTED), whatever its version otherwise: it stops being readable or listed and its
+    /// unique values are free again at once; index and history rows stay until
+    /// [`Self::purge_deleted`].
     pub async fn delete(
         &self,
         org: OrgId,
         module_key: &str,
         id: RecordId,
-        expected_version: i64,
+        expected_version: Option<i64>,
         actor: AuditActor,
         ctx: RequestContext,
     ) -> Result<(), Error> {
         let module = self.module(org, module_key).await?;
         let txn = self.db.begin().await?;
         let row = rows::find(&txn, org, module.id, id, true).await?.ok_or_else(not_found)?;
+        let expected_version = expected_version.unwrap_or(row.version);
         if row.version != expected_version {
             return Err(stale_version());
         }
@@ -290,12 +297,13 @@ impl RecordStore {
     ) -> Result<BTreeMap<String, Option<SubjectId>>, Error> {
         let mut subjects = BTreeMap::new();
         for lookup in lookups(def, values, keys) {
-            let target = catalog.id_of(&lookup.target).ok_or(Error::NotFound { resource: "lookup_target" })?;
+            let missing = || Error::ReferenceNotFound { resource: "record", field: format!("fields.{}", lookup.field) };
+            let target = catalog.id_of(&lookup.target).ok_or_else(missing)?;
             match rows::lookup_target(txn, org, target, lookup.record).await? {
                 Some(subject) => {
                     subjects.insert(lookup.field, subject);
                 }
-                None => return Err(Error::NotFound { resource: "lookup_target" }),
+                None => return Err(missing()),
             }
         }
         Ok(subjects)
