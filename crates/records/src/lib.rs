@@ -25,5 +25,6 @@ pub use codec::{
     UniqueClaim, open_record, seal_record,
 };
 pub use store::{
-    BulkUpdate, ChangeSource, FieldChange, MAX_BULK_RECORDS, PURGE_BATCH, Reader, RecordStore, StoredPage, StoredRecord,
+    BulkUpdate, ChangeSource, FieldChange, HistoryPage, MAX_BULK_RECORDS, PURGE_BATCH, Reader, RecordStore, StoredPage,
+    StoredRecord,
 };

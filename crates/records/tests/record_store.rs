@@ -9,9 +9,9 @@ mod support;
 use listone_core::{Error, RecordId};
 use listone_customization::{FieldDef, FieldType};
 use listone_records::query::{FieldRef, Filter, Op, QueryValue, RecordQuery};
-use listone_records::{BulkUpdate, ChangeSource, Decoded};
+use listone_records::{BulkUpdate, ChangeSource, Decoded, HistoryPage};
 use serde_json::json;
-use support::{Fixture, json_of, object, owner};
+use support::{ALL_HISTORY, Fixture, json_of, object, owner};
 
 fn ada() -> serde_json::Value {
     json!({
@@ -66,7 +66,7 @@ async fn update_changes_only_masked_fields_and_records_history() {
     let events = f.events("records.record.updated").await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["fields"], json!(["notes", "phone"]));
-    let history = f.store.history(f.org, "contacts", created.id, f.reader()).await.unwrap();
+    let history = f.store.history(f.org, "contacts", created.id, ALL_HISTORY, f.reader()).await.unwrap().0;
     assert_eq!(history.len(), 2);
     let notes = history.iter().find(|c| c.field == "notes").unwrap();
     let value = |d: &Decoded| match d {
@@ -303,4 +303,30 @@ async fn delete_without_an_expected_version_deletes_whatever_the_version() {
     assert!(matches!(gone, Error::NotFound { resource: "record" }));
     let again = f.store.delete(f.org, "members", member.id, None, f.actor.clone(), f.ctx.clone()).await.unwrap_err();
     assert!(matches!(again, Error::NotFound { resource: "record" }), "a deleted record is not deleted twice");
+}
+
+#[tokio::test]
+async fn a_history_page_opens_and_audits_only_the_changes_it_returns() {
+    let f = Fixture::new().await;
+    let created = f.create(f.org, "contacts", ada()).await.unwrap();
+    let first = f.update(f.org, "contacts", &created, json!({"notes": "wrote the first program"}), &[]).await.unwrap();
+    let account = f.create(f.org, "accounts", json!({"name": "Analytical Engines Ltd"})).await.unwrap();
+    f.update(f.org, "contacts", &first, json!({"account": account.id.to_string()}), &[]).await.unwrap();
+    let reads_before = f.audited("records.record.read").await.len();
+
+    let page = |skip| HistoryPage { skip, size: 1 };
+    let (oldest, more) = f.store.history(f.org, "contacts", created.id, page(0), f.reader()).await.unwrap();
+    assert_eq!((oldest.len(), more), (1, true));
+    assert_eq!(oldest[0].field, "notes");
+    let reads = f.audited("records.record.read").await;
+    assert_eq!(reads.len(), reads_before + 1);
+    assert_eq!(reads.last().unwrap()["fields"], json!(["notes"]), "the page's personal fields only");
+
+    let (newest, more) = f.store.history(f.org, "contacts", created.id, page(1), f.reader()).await.unwrap();
+    assert_eq!((newest.len(), more), (1, false));
+    assert_eq!(newest[0].field, "account");
+    let reads = f.audited("records.record.read").await.len();
+    assert_eq!(reads, reads_before + 1, "a change of a field without personal data is no personal read");
+    let (past_the_end, more) = f.store.history(f.org, "contacts", created.id, page(5), f.reader()).await.unwrap();
+    assert!(past_the_end.is_empty() && !more);
 }

@@ -9,7 +9,7 @@ mod support;
 use listone_core::{Error, RecordId};
 use listone_records::Decoded;
 use serde_json::json;
-use support::{Fixture, violation_fields};
+use support::{ALL_HISTORY, Fixture, violation_fields};
 
 #[tokio::test]
 async fn every_bad_field_is_reported_at_once_and_nothing_is_written() {
@@ -105,7 +105,7 @@ async fn another_orgs_record_cannot_be_read_changed_or_deleted() {
     assert!(matches!(err, Error::NotFound { resource: "record" }));
     let err = f.store.delete(f.org, "contacts", theirs.id, Some(1), f.actor.clone(), f.ctx.clone()).await.unwrap_err();
     assert!(matches!(err, Error::NotFound { resource: "record" }));
-    let err = f.store.history(f.org, "contacts", theirs.id, f.reader()).await.unwrap_err();
+    let err = f.store.history(f.org, "contacts", theirs.id, ALL_HISTORY, f.reader()).await.unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }));
     assert_eq!(f.rows().await, before);
     // The wrong module of the right org is not found either.

@@ -12,10 +12,14 @@ use listone_crypto::{KeyRing, MasterKey};
 use listone_customization::{
     FieldDef, FieldType, Layout, ModuleDef, ModuleKind, ModuleStore, PersonalCategory, Protection,
 };
-use listone_records::{ChangeSource, Decoded, Reader, RecordStore, StoredRecord};
+use listone_records::{ChangeSource, Decoded, HistoryPage, Reader, RecordStore, StoredRecord};
 use listone_testdb::TestDatabase;
 use sea_orm::ConnectionTrait;
 use serde_json::{Map, Value as Json};
+
+/// Every change of a record's history, in one page.
+#[allow(dead_code)]
+pub const ALL_HISTORY: HistoryPage = HistoryPage { skip: 0, size: 1000 };
 
 pub struct Fixture {
     pub db: TestDatabase,

@@ -7,7 +7,7 @@ use listone_customization::{FieldType, ModuleDef};
 use listone_proto::records::v1 as pb;
 use listone_proto::records::v1::record_service_server::RecordService;
 use listone_records::query::{DEFAULT_PAGE_SIZE, FieldRef, MAX_COUNT_CAP, MAX_PAGE_SIZE, RecordQuery, SortKey};
-use listone_records::{BulkUpdate, ChangeSource, Reader};
+use listone_records::{BulkUpdate, ChangeSource, HistoryPage, Reader};
 use tonic::{Request, Response, Status};
 
 use crate::{RecordApi, decode, encode, filter, renamed, scopes};
@@ -25,7 +25,7 @@ fn read_path(path: &str) -> String {
 }
 
 /// A history page size: 0 means [`DEFAULT_PAGE_SIZE`]; more than [`MAX_PAGE_SIZE`] is refused.
-fn history_page(size: u32, token: &str, v: &mut Violations) -> (usize, usize) {
+fn history_page(size: u32, token: &str, v: &mut Violations) -> (u32, u64) {
     if size > MAX_PAGE_SIZE {
         v.add("page_size", format!("too_large: must be at most {MAX_PAGE_SIZE}"));
     }
@@ -33,12 +33,12 @@ fn history_page(size: u32, token: &str, v: &mut Violations) -> (usize, usize) {
     let start = if token.is_empty() {
         0
     } else {
-        token.parse::<usize>().unwrap_or_else(|_| {
+        token.parse::<u64>().unwrap_or_else(|_| {
             v.add("page_token", "invalid_token: is not a token this list returned");
             0
         })
     };
-    (usize::try_from(size).unwrap_or(usize::MAX), start)
+    (size, start)
 }
 
 #[tonic::async_trait]
@@ -250,16 +250,14 @@ impl RecordService for RecordApi {
         let Some(id) = id else { return Err(Error::invalid("id", "invalid_id: is not a record id").into()) };
         let (org, actor, module) = (principal.org_id, AuditActor::from(&principal), req.module.as_str());
         let reader = &Reader { actor: &actor, ctx: &ctx, purpose: &purpose };
-        let changes =
-            self.in_catalog(org, &[module], &ctx, move || self.store.history(org, module, id, reader.clone())).await?;
+        let page = HistoryPage { skip: start, size };
+        let (changes, more) = self
+            .in_catalog(org, &[module], &ctx, move || self.store.history(org, module, id, page, reader.clone()))
+            .await?;
         // History is append-only and oldest first, so a position is a stable page token.
-        if start > changes.len() {
-            return Err(Error::invalid("page_token", "invalid_token: is not a token this list returned").into());
-        }
-        let end = start.saturating_add(size).min(changes.len());
-        let next_page_token = if end < changes.len() { end.to_string() } else { String::new() };
+        let next_page_token = if more { (start + changes.len() as u64).to_string() } else { String::new() };
         Ok(Response::new(pb::ListFieldHistoryResponse {
-            changes: changes[start..end].iter().map(encode::change_to_pb).collect(),
+            changes: changes.iter().map(encode::change_to_pb).collect(),
             next_page_token,
         }))
     }

@@ -45,7 +45,7 @@ use uuid::Uuid;
 pub use bulk::{BulkUpdate, MAX_BULK_RECORDS};
 pub use change::{ChangeSource, changed_fields, masked_input};
 pub use history::FieldChange;
-pub use read::{Reader, StoredPage};
+pub use read::{HistoryPage, Reader, StoredPage};
 pub use write::PURGE_BATCH;
 
 use crate::codec::{Decoded, DecodedRecord};

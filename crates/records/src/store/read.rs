@@ -28,6 +28,15 @@ pub struct Reader<'a> {
     pub purpose: &'a str,
 }
 
+/// Which part of a record's history to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryPage {
+    /// Changes to skip from the oldest.
+    pub skip: u64,
+    /// Most changes to return (at least 1).
+    pub size: u32,
+}
+
 /// One page of decoded records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredPage {
@@ -157,20 +166,26 @@ impl RecordStore {
         Ok(counted)
     }
 
-    /// The field history of record `id`, oldest first, decrypted for the caller; reading it
-    /// is audited like reading the fields it names.
+    /// One page of the field history of record `id`: at most `page.size` changes after the
+    /// first `page.skip`, oldest first, decrypted for the caller, and whether more follow.
+    /// History is append-only, so a position is a stable page token. Reading it is audited like
+    /// reading the fields the page names (only the page is opened and audited).
     pub async fn history(
         &self,
         org: OrgId,
         module_key: &str,
         id: RecordId,
+        page: HistoryPage,
         reader: Reader<'_>,
-    ) -> Result<Vec<FieldChange>, Error> {
+    ) -> Result<(Vec<FieldChange>, bool), Error> {
         let module = self.module(org, module_key).await?;
         let def = &module.definition;
         let conn = self.db.conn();
         let row = rows::find(conn, org, module.id, id, false).await?.ok_or_else(not_found)?;
-        let stored = rows::history(conn, org, id).await?;
+        let size = u64::from(page.size.max(1));
+        let mut stored = rows::history(conn, org, id, page.skip, size + 1).await?;
+        let more = stored.len() as u64 > size;
+        stored.truncate(usize::try_from(size).unwrap_or(usize::MAX));
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
         let place = RecordPlace { org, module: module.id, record: id, subject: row.subject_id };
         let changes = self.open_history(conn, &mut keys, &place, def, stored).await;
@@ -182,7 +197,7 @@ impl RecordStore {
             let details = json!({ "module": def.key, "fields": personal, "history": true });
             self.audit_read(org, Some(id), &reader, details).await?;
         }
-        Ok(changes)
+        Ok((changes, more))
     }
 
     /// A read transaction for a compiled query. On PostgreSQL the query is planned for its

@@ -418,17 +418,20 @@ pub(crate) async fn insert_history<C: ConnectionTrait>(
     Ok(())
 }
 
-/// The history of record `id`, oldest first.
+/// At most `take` rows of the history of record `id` after the first `skip`, oldest first.
 pub(crate) async fn history<C: ConnectionTrait>(
     conn: &C,
     org: OrgId,
     id: RecordId,
+    skip: u64,
+    take: u64,
 ) -> Result<Vec<StoredHistory>, Error> {
+    let clamp = |n: u64| Value::from(i64::try_from(n).unwrap_or(i64::MAX));
     let stmt = statement(
         conn.get_database_backend(),
         "SELECT id, field_id, old_value, new_value, actor_kind, actor_id, source, changed_at_us FROM record_history \
-         WHERE org_id = $1 AND record_id = $2 ORDER BY changed_at_us, id",
-        [Value::from(org.as_uuid()), Value::from(id.as_uuid())],
+         WHERE org_id = $1 AND record_id = $2 ORDER BY changed_at_us, id LIMIT $3 OFFSET $4",
+        [Value::from(org.as_uuid()), Value::from(id.as_uuid()), clamp(take), clamp(skip)],
     );
     let read = |row: &QueryResult| -> Result<StoredHistory, DbErr> {
         Ok(StoredHistory {
