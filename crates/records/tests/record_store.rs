@@ -9,8 +9,8 @@ mod support;
 use listone_core::{Error, RecordId};
 use listone_customization::{FieldDef, FieldType};
 use listone_records::query::{FieldRef, Filter, Op, QueryValue, RecordQuery};
-use listone_records::{BulkUpdate, ChangeSource, Decoded, HistoryPage};
-use serde_json::json;
+use listone_records::{BulkUpdate, ChangeSource, Decoded, HistoryPage, StoredRecord};
+use serde_json::{Value as Json, json};
 use support::{ALL_HISTORY, Fixture, json_of, object, owner};
 
 fn ada() -> serde_json::Value {
@@ -244,6 +244,18 @@ async fn bulk_create_and_update_write_all_or_nothing() {
         .unwrap_err();
     assert!(matches!(&err, Error::AlreadyExists { field, .. } if field == "records[1].fields.email"), "{err:?}");
     assert_eq!(f.rows().await, before, "nothing of the batch written");
+    let bad =
+        vec![object(json!({"email": "not an email"})), object(json!({"name": "fine"})), object(json!({"name": 7}))];
+    let err = f
+        .store
+        .bulk_create(f.org, "members", bad, owner(), f.actor.clone(), f.ctx.clone(), ChangeSource::Import)
+        .await
+        .unwrap_err();
+    let Error::InvalidArgument { violations } = &err else { panic!("{err:?}") };
+    let mut paths: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+    paths.sort_unstable();
+    assert_eq!(paths, ["records[0].fields.email", "records[0].fields.name", "records[2].fields.name"]);
+    assert_eq!(f.rows().await, before, "every bad record reported at once, nothing written");
 
     let updates = created
         .iter()
@@ -268,6 +280,19 @@ async fn bulk_create_and_update_write_all_or_nothing() {
     }];
     let err = f.store.bulk_update(f.org, "members", missing, f.actor.clone(), f.ctx.clone(), ChangeSource::Api).await;
     assert!(matches!(err, Err(Error::NotFound { .. })));
+    let bad = |r: &StoredRecord, name: Json| BulkUpdate {
+        id: r.id,
+        changes: object(json!({ "name": name })),
+        field_mask: vec![],
+        expected_version: r.version,
+    };
+    let before = f.rows().await;
+    let both = vec![bad(&updated[0], json!(1)), bad(&updated[1], json!(""))];
+    let err = f.store.bulk_update(f.org, "members", both, f.actor.clone(), f.ctx.clone(), ChangeSource::Api).await;
+    let Err(Error::InvalidArgument { violations }) = &err else { panic!("{err:?}") };
+    let paths: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+    assert_eq!(paths, ["records[0].fields.name", "records[1].fields.name"]);
+    assert_eq!(f.rows().await, before);
 }
 
 #[tokio::test]

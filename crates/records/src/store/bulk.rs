@@ -1,5 +1,5 @@
-//! Bulk create and update: all or nothing in one transaction, each record's violations
-//! prefixed with `records[i].`.
+//! Bulk create and update: all or nothing in one transaction; the bad input of every record
+//! is reported at once, each violation prefixed with `records[i].`.
 
 use listone_audit::{AuditActor, RequestContext};
 use listone_core::{Error, OrgId, RecordId};
@@ -39,7 +39,8 @@ fn check_size(n: usize) -> Result<(), Error> {
 
 impl RecordStore {
     /// Creates every record of `records` (each like [`Self::create`]) in one transaction, or
-    /// none: the first refusal is returned with its paths prefixed `records[i].`.
+    /// none. Bad input of every record is reported at once, paths prefixed `records[i].`; any
+    /// other refusal (a duplicate, a missing lookup target) is the first one met.
     #[allow(clippy::too_many_arguments)]
     pub async fn bulk_create(
         &self,
@@ -57,9 +58,17 @@ impl RecordStore {
         let txn = self.db.begin().await?;
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
         let mut prepared = Vec::with_capacity(records.len());
+        let mut invalid = Vec::new();
         for (i, input) in records.iter().enumerate() {
             let writer = Writer { actor: &actor, ctx: &ctx, source, prefix: format!("records[{i}].") };
-            prepared.push(self.prepare_create(&txn, &mut keys, &catalog, module, input, owner, &writer).await?);
+            match self.prepare_create(&txn, &mut keys, &catalog, module, input, owner, &writer).await {
+                Ok(record) => prepared.push(record),
+                Err(Error::InvalidArgument { violations }) => invalid.extend(violations),
+                Err(other) => return Err(other),
+            }
+        }
+        if !invalid.is_empty() {
+            return Err(Error::InvalidArgument { violations: invalid });
         }
         let created = self.write_created(&txn, &mut keys, prepared).await?;
         txn.commit().await?;
@@ -67,7 +76,7 @@ impl RecordStore {
     }
 
     /// Updates every record of `updates` (each like [`Self::update`]) in one transaction, or
-    /// none: the first refusal is returned with its paths prefixed `records[i].`.
+    /// none, reporting bad input like [`Self::bulk_create`].
     pub async fn bulk_update(
         &self,
         org: OrgId,
@@ -83,13 +92,23 @@ impl RecordStore {
         let txn = self.db.begin().await?;
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
         let mut updated = Vec::with_capacity(updates.len());
+        let mut invalid = Vec::new();
         for (i, update) in updates.iter().enumerate() {
             let writer = Writer { actor: &actor, ctx: &ctx, source, prefix: format!("records[{i}].") };
             let input = masked_input(&update.changes, &update.field_mask);
-            let record = self
+            // A record with bad input writes nothing (it is validated before any statement), so
+            // the rest can still be checked; the transaction is rolled back below.
+            match self
                 .update_in(&txn, &mut keys, &catalog, module, update.id, &input, update.expected_version, &writer)
-                .await?;
-            updated.push(record);
+                .await
+            {
+                Ok(record) => updated.push(record),
+                Err(Error::InvalidArgument { violations }) => invalid.extend(violations),
+                Err(other) => return Err(other),
+            }
+        }
+        if !invalid.is_empty() {
+            return Err(Error::InvalidArgument { violations: invalid });
         }
         txn.commit().await?;
         Ok(updated)
