@@ -42,7 +42,9 @@
 //! - [`scopes`]: the identity API's scopes and self-service rules.
 //! - [`signin`]: brute-force throttling per account and per IP (backoff, lockout) and session
 //!   timeouts (idle, absolute, per-user cap), as pure decisions.
+//! - [`access`]: CRM access control, pure: [`access::AccessPolicy`] compiled for lists, decided per record, explained.
 
+pub mod access;
 pub mod authn;
 pub mod credentials;
 pub mod group;
