@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use listone_core::Engine;
+use listone_core::config::DEFAULT_DB_MAX_CONNECTIONS;
 use listone_testkit::{TEST_DATABASE_URL_ENV, TestServer, TestServerOptions};
 
 use crate::catalog::{self, ENGINE_BENCHES, EngineContext};
@@ -30,6 +31,8 @@ pub fn run_in_child(
 ) -> Result<Vec<Measured>, BenchError> {
     let mut child = Command::new(std::env::current_exe()?);
     child.args(options.engine_pass_args(engine)).stdin(Stdio::null()).stderr(Stdio::inherit());
+    // The server's own pool size, not the test suite's smaller one.
+    child.env(listone_testdb::TEST_POOL_ENV, DEFAULT_DB_MAX_CONNECTIONS.to_string());
     match postgres_url {
         Some(url) => child.env(TEST_DATABASE_URL_ENV, url),
         None => child.env_remove(TEST_DATABASE_URL_ENV),

@@ -26,6 +26,16 @@ enum Cleanup {
     Postgres { admin_url: String, name: String },
 }
 
+/// Environment variable overriding [`DEFAULT_TEST_POOL`] (the benchmarks use the server's
+/// production default, so their 16 clients do not queue for 8 connections).
+pub const TEST_POOL_ENV: &str = "LISTONE_TEST_DB_POOL";
+/// Connections per test database: small, because many test databases are open at once.
+pub const DEFAULT_TEST_POOL: u32 = 8;
+
+fn pool_size() -> u32 {
+    std::env::var(TEST_POOL_ENV).ok().and_then(|n| n.parse().ok()).filter(|n| *n > 0).unwrap_or(DEFAULT_TEST_POOL)
+}
+
 impl TestDatabase {
     /// Creates and migrates a fresh database on the engine chosen by the environment.
     pub async fn create() -> Self {
@@ -45,7 +55,7 @@ impl TestDatabase {
     async fn create_sqlite() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("listone.db").display());
-        let db = Database::connect(&url, 8).await.expect("open temp SQLite database");
+        let db = Database::connect(&url, pool_size()).await.expect("open temp SQLite database");
         Self { db, url, cleanup: Cleanup::Sqlite(dir) }
     }
 
@@ -55,7 +65,7 @@ impl TestDatabase {
         admin.conn().execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
         admin.close().await.ok();
         let url = replace_database(&admin_url, &name);
-        let db = Database::connect(&url, 8).await.expect("connect to the fresh test database");
+        let db = Database::connect(&url, pool_size()).await.expect("connect to the fresh test database");
         Self { db, url, cleanup: Cleanup::Postgres { admin_url, name } }
     }
 
