@@ -45,6 +45,8 @@ async fn concurrent_creates_commit_together_and_each_refusal_stays_its_own() {
     inputs.push(("members", json!({"name": "Bad", "email": "not an email"})));
     inputs.push(("no_such_module", json!({})));
     inputs.push(("contacts", json!({"last_name": "Lovelace", "email": "ada@example.com"})));
+    let nowhere = listone_core::RecordId::new().to_string();
+    inputs.push(("contacts", json!({"last_name": "Babbage", "account": nowhere})));
     let outcomes = create_all(&f, &store, inputs).await;
 
     let created: Vec<&StoredRecord> = outcomes.iter().filter_map(|o| o.as_ref().ok()).collect();
@@ -53,6 +55,7 @@ async fn concurrent_creates_commit_together_and_each_refusal_stays_its_own() {
         matches!(&outcomes[20], Err(Error::InvalidArgument { violations }) if violations[0].field == "fields.email")
     );
     assert!(matches!(&outcomes[21], Err(Error::NotFound { resource: "module" })));
+    assert!(matches!(&outcomes[23], Err(Error::ReferenceNotFound { field, .. }) if field == "fields.account"));
     let members = f.count("SELECT COUNT(*) AS n FROM record").await;
     assert_eq!(members, 21, "refused creates wrote nothing");
     // Each subject got its own stored key; refused creates left none behind.

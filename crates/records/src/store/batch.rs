@@ -78,6 +78,7 @@ fn is_refusal(err: &Error) -> bool {
         err,
         Error::InvalidArgument { .. }
             | Error::NotFound { .. }
+            | Error::ReferenceNotFound { .. }
             | Error::FailedPrecondition { .. }
             | Error::OutOfRange { .. }
             | Error::PermissionDenied { .. }

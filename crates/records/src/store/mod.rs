@@ -215,23 +215,6 @@ impl RecordStore {
         event
     }
 
-    /// Records an audit entry about record `id` on `conn`; `purpose` marks personal data.
-    #[allow(clippy::too_many_arguments)]
-    async fn record_audit<C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        org: OrgId,
-        action: &str,
-        id: Option<RecordId>,
-        actor: &AuditActor,
-        ctx: &RequestContext,
-        purpose: Option<&str>,
-        details: serde_json::Value,
-    ) -> Result<(), Error> {
-        let event = self.audit_event(org, action, id, actor, ctx, purpose, details);
-        self.audit.record(conn, event).await.map(|_| ())
-    }
-
     /// Records `records.record.read` of personal fields by `reader` and returns once it has
     /// committed: through the read-audit batcher when there is one (single-record reads as
     /// items of a grouped entry, `details.items[].record_id`), else in a transaction of its own

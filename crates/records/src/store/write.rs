@@ -238,7 +238,8 @@ impl RecordStore {
             let purged = rows::purge(&txn, org, before_us, self.purge_batch).await?;
             if purged > 0 {
                 let details = json!({ "purged": purged, "deleted_before_us": before_us });
-                self.record_audit(&txn, org, "records.record.purged", None, &actor, &ctx, None, details).await?;
+                let event = self.audit_event(org, "records.record.purged", None, &actor, &ctx, None, details);
+                self.audit.record(&txn, event).await?;
             }
             txn.commit().await?;
             total += purged;
