@@ -82,7 +82,8 @@ impl KeyRing {
             return Ok(key);
         }
         let org_key = self.org_key(conn, org, now).await?;
-        if let Some(key) = insert_subject_key(conn, org, &org_key, subject, now).await? {
+        let (key, minted) = self.mint_subject_key(org, &org_key, subject, now)?;
+        if insert_subject_key(conn, minted).await? {
             return Ok(key);
         }
         // Another creator won the race: theirs is the key.
@@ -206,17 +207,7 @@ impl KeyRing {
                 let wrapped: Vec<u8> = row.try_get("", "wrapped").map_err(storage("read subject keys"))?;
                 let subject = SubjectId::from_uuid(subject);
                 let wrapped = WrappedKey::from_bytes(&wrapped)?;
-                let context = subject_key_context(org, subject);
-                let cached = self.cached_org_key(org).and_then(|org_key| org_key.unwrap(&wrapped, &context).ok());
-                let key = match cached {
-                    Some(key) => Some(key),
-                    // Not cached, or cached from a row that no longer exists: the one-subject
-                    // path reloads the org key.
-                    None => self.existing_subject_key(conn, org, subject).await?,
-                };
-                if let Some(key) = key {
-                    keys.insert(subject, key);
-                }
+                keys.insert(subject, self.unwrap_subject_key(conn, org, subject, &wrapped).await?);
             }
         }
         Ok(keys)
@@ -376,21 +367,17 @@ async fn load_org_key<C: ConnectionTrait>(conn: &C, org: OrgId) -> Result<Option
     Ok(Some(StoredOrgKey { wrapped: WrappedKey::from_bytes(&wrapped)?, master_key_id }))
 }
 
-/// Stores a fresh key for `subject` wrapped by `org_key`; `None` when the subject already has one.
-async fn insert_subject_key<C: ConnectionTrait>(
-    conn: &C,
-    org: OrgId,
-    org_key: &DataKey,
-    subject: SubjectId,
-    now: DateTime<Utc>,
-) -> Result<Option<DataKey>, CryptoError> {
-    let key = DataKey::generate()?;
-    let wrapped = org_key.wrap(&key, &subject_key_context(org, subject))?;
+/// Stores a minted key unless its subject already has one; whether it was stored.
+async fn insert_subject_key<C: ConnectionTrait>(conn: &C, key: MintedSubjectKey) -> Result<bool, CryptoError> {
     let sql = "INSERT INTO subject_key (org_id, subject_id, wrapped, created_at) VALUES ($1, $2, $3, $4) \
                ON CONFLICT (org_id, subject_id) DO NOTHING";
-    let values = [uuid(org.as_uuid()), uuid(subject.as_uuid()), Value::from(wrapped.to_bytes()), Value::from(now)];
-    let inserted = execute(conn, sql, values).await.map_err(storage("create subject key"))?;
-    Ok((inserted == 1).then_some(key))
+    let values = [
+        uuid(key.org.as_uuid()),
+        uuid(key.subject.as_uuid()),
+        Value::from(key.wrapped.to_bytes()),
+        Value::from(key.created_at),
+    ];
+    Ok(execute(conn, sql, values).await.map_err(storage("create subject key"))? == 1)
 }
 
 async fn load_subject_key<C: ConnectionTrait>(
