@@ -103,9 +103,8 @@ pub(crate) async fn evaluate<C: ConnectionTrait>(
         let (threshold, window_secs) = rule.limits(settings);
         let window_us = i64::try_from(window_secs).unwrap_or(i64::MAX).saturating_mul(1_000_000);
         let window_start = latest_us.saturating_sub(window_us);
-        let sql = format!(
-            "SELECT COUNT(*) AS n, MIN(seq) AS first_seq FROM audit_entry WHERE org_id = $1 AND {} \
-             AND occurred_at_us >= $3 AND occurred_at_us <= $4",
+        let window = format!(
+            "FROM audit_entry WHERE org_id = $1 AND {} AND occurred_at_us >= $3 AND occurred_at_us <= $4",
             rule.condition()
         );
         let mut values = vec![
@@ -117,16 +116,25 @@ pub(crate) async fn evaluate<C: ConnectionTrait>(
         if rule == Rule::PersonalDataVolume {
             values.push(Value::from(true));
         }
-        let stmt = listone_core::db::statement(conn.get_database_backend(), &sql, values);
-        let Some(row) = conn.query_one_raw(stmt).await? else { continue };
-        let count: i64 = row.try_get("", "n")?;
-        if count < i64::from(threshold) {
+        // Counting stops at the threshold: a busy actor's hour of reads is not walked per batch.
+        let bounded = format!("SELECT COUNT(*) AS n FROM (SELECT seq {window} LIMIT {threshold}) hits");
+        let backend = conn.get_database_backend();
+        let reached = listone_core::db::count(conn, &bounded, values.clone()).await?;
+        if reached < i64::from(threshold) {
             continue;
         }
-        let first_seq: Option<i64> = row.try_get("", "first_seq")?;
         if open_incident_exists(conn, org, rule, &key, now_us.saturating_sub(window_us)).await? {
             continue;
         }
+        // Raising (rare): the whole window's count and where it starts, for the incident record.
+        let stmt = listone_core::db::statement(
+            backend,
+            &format!("SELECT COUNT(*) AS n, MIN(seq) AS first_seq {window}"),
+            values,
+        );
+        let Some(row) = conn.query_one_raw(stmt).await? else { continue };
+        let count: i64 = row.try_get("", "n")?;
+        let first_seq: Option<i64> = row.try_get("", "first_seq")?;
         let id = uuid::Uuid::now_v7();
         listone_core::db::execute(
             conn,

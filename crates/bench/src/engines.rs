@@ -46,9 +46,12 @@ pub fn run_in_child(
 
 /// In the child: starts the server over a fresh database and runs every engine benchmark.
 pub async fn run_pass(engine: Engine, options: &Options) -> Result<Vec<Measured>, BenchError> {
-    // Production password hashing: the sign-in benchmark measures the real Argon2id cost.
+    // Production password hashing (the sign-in benchmark measures the real Argon2id cost), and
+    // the server's own outbox and maintenance cadence, not the test suite's faster polls.
     let server = TestServer::start_with(TestServerOptions {
         identity: listone_identity::IdentityConfig::default(),
+        dispatcher: listone_core::outbox::DispatcherConfig::default(),
+        maintenance: listone::maintenance::MaintenanceConfig::default(),
         ..TestServerOptions::default()
     })
     .await;

@@ -244,3 +244,35 @@ async fn an_event_stays_pending_until_every_sink_delivered_or_parked_it() {
     assert_eq!(d.dispatch_once().await.unwrap().failed, 1);
     assert_eq!(pending(&db).await, 0);
 }
+
+#[tokio::test]
+async fn a_sink_reaches_new_events_past_a_backlog_another_sink_keeps_pending() {
+    let db = TestDatabase::create().await;
+    let clock = TestClock::starting_now();
+    let org = OrgId::new();
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(outbox::enqueue(db.database().conn(), &clock, event(org, n)).await.unwrap());
+    }
+    let audit = RecordingSink::new("audit", 0);
+    let automation = RecordingSink::new("automation", u32::MAX);
+    let config = DispatcherConfig { batch_size: 2, ..DispatcherConfig::default() };
+    let shared: SharedClock = Arc::new(clock.clone());
+    let d = Dispatcher::new(db.database().clone(), shared, vec![audit.clone(), automation.clone()], config);
+    for _ in 0..3 {
+        d.dispatch_once().await.unwrap();
+    }
+    assert_eq!(audit.seen(), ids, "audit got all five, two per pass, in order");
+    assert_eq!(pending(&db).await, 5, "automation is backing off: all still pending");
+
+    // Three more pages of backlog the audit sink is done with lie before the new events.
+    for n in 5..8 {
+        ids.push(outbox::enqueue(db.database().conn(), &clock, event(org, n)).await.unwrap());
+    }
+    let report = d.dispatch_once().await.unwrap();
+    assert_eq!(report.delivered, 2, "a full batch of new events, past the five it had");
+    d.dispatch_once().await.unwrap();
+    assert_eq!(audit.seen(), ids, "each event once, in id order");
+    assert_eq!(d.dispatch_once().await.unwrap().delivered, 0, "nothing due for audit; automation still backing off");
+    assert!(automation.seen().is_empty());
+}

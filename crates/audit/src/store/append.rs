@@ -14,6 +14,7 @@ use crate::detection;
 use crate::entry::{ActorKind, Outcome};
 use crate::merkle::{Frontier, leaf_hash};
 use crate::recorder::{AUDIT_TOPIC, RecordedEntry};
+use crate::settings::AuditSettings;
 
 /// What an append did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -139,23 +140,29 @@ impl AuditStore {
         let conn = self.db.conn();
         let stmt = listone_core::db::statement(
             conn.get_database_backend(),
-            "SELECT org_id FROM audit_head WHERE size > checkpoint_size AND first_pending_at_us IS NOT NULL",
+            "SELECT org_id, first_pending_at_us FROM audit_head WHERE size > checkpoint_size AND first_pending_at_us IS NOT NULL",
             [],
         );
-        let orgs: Vec<OrgId> = conn
+        let waiting: Vec<(OrgId, i64)> = conn
             .query_all_raw(stmt)
             .await?
             .iter()
-            .map(|row| row.try_get::<uuid::Uuid>("", "org_id").map(OrgId::from_uuid))
-            .collect::<Result<_, _>>()?;
+            .map(|row| {
+                Ok((OrgId::from_uuid(row.try_get("", "org_id")?), row.try_get::<i64>("", "first_pending_at_us")?))
+            })
+            .collect::<Result<_, Error>>()?;
         let mut cut = 0;
-        for org in orgs {
+        for (org, first_pending_at_us) in waiting {
             let now_us = self.clock.now().timestamp_micros();
+            // Decide on the unlocked row first: the head lock is what appends to this log queue
+            // on, so a log that is not due is not made to wait (re-checked under the lock below).
+            let wait_us = checkpoint_wait_us(&load_settings(conn, org).await?);
+            if now_us.saturating_sub(first_pending_at_us) < wait_us {
+                continue;
+            }
             let txn = self.db.begin().await?;
             let mut head = lock_head(&txn, org, now_us).await?;
-            let settings = load_settings(&txn, org).await?;
-            let wait_us =
-                i64::try_from(settings.checkpoint_every_seconds).unwrap_or(i64::MAX).saturating_mul(1_000_000);
+            let wait_us = checkpoint_wait_us(&load_settings(&txn, org).await?);
             let due = head.first_pending_at_us.is_some_and(|t| now_us.saturating_sub(t) >= wait_us);
             if head.size > head.checkpoint_size && due {
                 let frontier = load_frontier(&txn, org, head.size).await?;
@@ -167,6 +174,10 @@ impl AuditStore {
         }
         Ok(cut)
     }
+}
+
+fn checkpoint_wait_us(settings: &AuditSettings) -> i64 {
+    i64::try_from(settings.checkpoint_every_seconds).unwrap_or(i64::MAX).saturating_mul(1_000_000)
 }
 
 async fn existing_events<C: ConnectionTrait>(

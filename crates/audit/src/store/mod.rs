@@ -112,27 +112,30 @@ pub(crate) async fn load_head<C: ConnectionTrait>(conn: &C, org: OrgId) -> Resul
         "SELECT size, checkpoint_size, first_pending_at_us, anchor_size FROM audit_head WHERE org_id = $1",
         [Value::from(org.as_uuid())],
     );
-    Ok(match conn.query_one_raw(stmt).await? {
-        None => Head::default(),
-        Some(row) => Head {
-            size: to_u64(row.try_get("", "size")?),
-            checkpoint_size: to_u64(row.try_get("", "checkpoint_size")?),
-            first_pending_at_us: row.try_get("", "first_pending_at_us")?,
-            anchor_size: to_u64(row.try_get("", "anchor_size")?),
-        },
+    conn.query_one_raw(stmt).await?.map_or(Ok(Head::default()), |row| head_from_row(&row))
+}
+
+fn head_from_row(row: &sea_orm::QueryResult) -> Result<Head, Error> {
+    Ok(Head {
+        size: to_u64(row.try_get("", "size")?),
+        checkpoint_size: to_u64(row.try_get("", "checkpoint_size")?),
+        first_pending_at_us: row.try_get("", "first_pending_at_us")?,
+        anchor_size: to_u64(row.try_get("", "anchor_size")?),
     })
 }
 
-/// Takes the org's head row lock (creating the row) so appends to one log serialize on both engines.
+/// Takes the org's head row lock (creating the row) so appends to one log serialize on both
+/// engines, and reads the head in the same statement.
 pub(crate) async fn lock_head<C: ConnectionTrait>(conn: &C, org: OrgId, now_us: i64) -> Result<Head, Error> {
-    listone_core::db::execute(
-        conn,
+    let stmt = listone_core::db::statement(
+        conn.get_database_backend(),
         "INSERT INTO audit_head (org_id, size, checkpoint_size, first_pending_at_us, anchor_size, updated_at_us) \
-         VALUES ($1, 0, 0, NULL, 0, $2) ON CONFLICT (org_id) DO UPDATE SET updated_at_us = excluded.updated_at_us",
+         VALUES ($1, 0, 0, NULL, 0, $2) ON CONFLICT (org_id) DO UPDATE SET updated_at_us = excluded.updated_at_us \
+         RETURNING size, checkpoint_size, first_pending_at_us, anchor_size",
         [Value::from(org.as_uuid()), Value::from(now_us)],
-    )
-    .await?;
-    load_head(conn, org).await
+    );
+    let row = conn.query_one_raw(stmt).await?.ok_or_else(|| Error::internal("audit head upsert returned no row"))?;
+    head_from_row(&row)
 }
 
 pub(crate) async fn save_head<C: ConnectionTrait>(conn: &C, org: OrgId, head: &Head, now_us: i64) -> Result<(), Error> {

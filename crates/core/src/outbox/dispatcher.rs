@@ -5,6 +5,7 @@
 //! backlog, not the day of delivered events kept for pruning. A sink added later therefore
 //! receives events from when it joins, not the retained history.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +17,11 @@ use super::{EventSink, OutboxEvent};
 use crate::clock::SharedClock;
 use crate::db::{self, Database};
 use crate::error::Error;
+use crate::ids::EventId;
+
+/// Pending events, oldest first (the partial index `outbox_event_pending`).
+const PENDING_EVENTS: &str =
+    "SELECT e.id, e.org_id, e.topic, e.payload, e.request_id, e.created_at FROM outbox_event e WHERE e.pending";
 
 /// Tuning of the dispatcher.
 #[derive(Debug, Clone)]
@@ -149,18 +155,67 @@ impl Dispatcher {
         Ok(report)
     }
 
+    /// The next events (in id order, at most `batch_size`) `consumer` has neither delivered, parked
+    /// as dead, nor is backing off from.
+    ///
+    /// Two index lookups per page instead of one anti-join: the pending events in id order (the
+    /// partial index), then this sink's delivery rows for exactly those ids (the primary key). An
+    /// anti-join's plan rests on statistics; measured on PostgreSQL under load with statistics
+    /// taken while the outbox was empty, it became a nested loop over every delivery row of the
+    /// sink for each pending event (0.4 to 1.2 s per pass, growing with the retained deliveries),
+    /// so the dispatcher alone kept a core busy. Pages after the first are read only when
+    /// another sink keeps events pending that this one is done with.
     async fn due_events(&self, consumer: &str, now: DateTime<Utc>) -> Result<Vec<OutboxEvent>, Error> {
         let conn = self.db.conn();
-        let stmt = db::statement(
-            conn.get_database_backend(),
-            "SELECT e.id, e.org_id, e.topic, e.payload, e.request_id, e.created_at FROM outbox_event e \
-             WHERE e.pending AND NOT EXISTS (SELECT 1 FROM outbox_delivery d WHERE d.event_id = e.id AND d.consumer = $1 \
-               AND (d.delivered_at IS NOT NULL OR d.dead_at IS NOT NULL OR d.next_attempt_at > $2)) \
-             ORDER BY e.id LIMIT $3",
-            [Value::from(consumer.to_owned()), Value::from(now), Value::from(self.config.batch_size as i64)],
+        let backend = conn.get_database_backend();
+        let limit = self.config.batch_size.max(1);
+        let mut due = Vec::new();
+        let mut after: Option<EventId> = None;
+        loop {
+            let (sql, values) = match after {
+                None => (format!("{PENDING_EVENTS} ORDER BY e.id LIMIT $1"), vec![Value::from(limit as i64)]),
+                Some(id) => (
+                    format!("{PENDING_EVENTS} AND e.id > $2 ORDER BY e.id LIMIT $1"),
+                    vec![Value::from(limit as i64), Value::from(id.as_uuid())],
+                ),
+            };
+            let page = conn
+                .query_all_raw(db::statement(backend, &sql, values))
+                .await?
+                .iter()
+                .map(OutboxEvent::from_row)
+                .collect::<Result<Vec<_>, _>>()?;
+            let Some(last) = page.last().map(|e| e.id) else { break };
+            let full_page = page.len() as u64 == limit;
+            let not_due = self.not_due(consumer, &page, now).await?;
+            due.extend(page.into_iter().filter(|e| !not_due.contains(&e.id)));
+            if due.len() as u64 >= limit || !full_page {
+                break;
+            }
+            after = Some(last);
+        }
+        due.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(due)
+    }
+
+    /// The events of `page` that `consumer` delivered, parked as dead, or retries only later.
+    async fn not_due(
+        &self,
+        consumer: &str,
+        page: &[OutboxEvent],
+        now: DateTime<Utc>,
+    ) -> Result<HashSet<EventId>, Error> {
+        let conn = self.db.conn();
+        let marks: Vec<String> = (0..page.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "SELECT event_id FROM outbox_delivery WHERE consumer = $1 AND event_id IN ({}) \
+             AND (delivered_at IS NOT NULL OR dead_at IS NOT NULL OR next_attempt_at > $2)",
+            marks.join(", ")
         );
-        let rows = conn.query_all_raw(stmt).await?;
-        rows.iter().map(OutboxEvent::from_row).collect()
+        let mut values = vec![Value::from(consumer.to_owned()), Value::from(now)];
+        values.extend(page.iter().map(|e| Value::from(e.id.as_uuid())));
+        let rows = conn.query_all_raw(db::statement(conn.get_database_backend(), &sql, values)).await?;
+        rows.iter().map(|row| Ok(EventId::from_uuid(row.try_get("", "event_id")?))).collect()
     }
 
     async fn mark_delivered(&self, consumer: &str, batch: &[OutboxEvent], now: DateTime<Utc>) -> Result<(), Error> {
