@@ -19,6 +19,7 @@ mod m20261124_000011_oidc_clients;
 mod m20261124_000012_oauth_grants;
 mod m20261124_000013_records;
 mod m20261124_000014_outbox_pending;
+mod m20261125_000015_access_policy;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000012_oauth_grants::Migration),
             Box::new(m20261124_000013_records::Migration),
             Box::new(m20261124_000014_outbox_pending::Migration),
+            Box::new(m20261125_000015_access_policy::Migration),
         ]
     }
 }

@@ -14,6 +14,9 @@ pub const READ: &str = "identity.read";
 pub const ADMIN: &str = "identity.admin";
 /// Platform operators: suspend and reactivate an organization.
 pub const OPERATOR: &str = "identity.operator";
+/// Manage the organization's access policy in the apps (roles' rights, field allow-lists,
+/// sharing) and ask why a user can or cannot act on a record.
+pub const ACCESS_ADMIN: &str = "access.admin";
 
 /// Every scope the identity API knows, narrowest first.
 pub const ALL: &[&str] = &[READ, ADMIN, OPERATOR];

@@ -16,8 +16,8 @@ use crate::session::SessionStore;
 
 /// The scopes each List One Identity role carries. A role not listed carries none.
 pub const ROLE_SCOPES: &[(&str, &[&str])] = &[
-    // Runs the organization's directory and reads its audit log.
-    ("admin", &[scopes::ADMIN, scopes::READ, audit::READ, audit::EXPORT, audit::ADMIN]),
+    // Runs the organization's directory and access policy, and reads its audit log.
+    ("admin", &[scopes::ADMIN, scopes::READ, scopes::ACCESS_ADMIN, audit::READ, audit::EXPORT, audit::ADMIN]),
     // Reads the directory (users, groups, roles) without changing it.
     ("directory.reader", &[scopes::READ]),
     // The data-protection officer or an auditor: the audit log, with personal details.
@@ -75,6 +75,7 @@ mod tests {
         assert!(scopes_for(&BTreeSet::new()).is_empty());
         let admin: BTreeSet<String> = ["admin".to_owned()].into();
         assert!(scopes_for(&admin).contains("identity.admin"));
+        assert!(scopes_for(&admin).contains("access.admin"), "org admins run the access policy");
         assert!(!scopes_for(&admin).contains("audit.personal.read"), "personal details need the auditor role");
     }
 }

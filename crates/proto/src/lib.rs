@@ -7,6 +7,13 @@
 /// Encoded `FileDescriptorSet` of every List One proto, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/listone_descriptor.bin"));
 
+/// `listone.access.v1`: CRM access control administration — the access policy and explanations.
+pub mod access {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/listone.access.v1.rs"));
+    }
+}
+
 /// `listone.audit.v1`: the tamper-evident audit log.
 pub mod audit {
     pub mod v1 {

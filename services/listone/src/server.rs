@@ -16,14 +16,18 @@ use listone_core::config::ServeSettings;
 use listone_core::outbox::{Dispatcher, DispatcherConfig, EventSink};
 use listone_core::{Database, SharedClock};
 use listone_crypto::{KeyRing, MasterKey};
+use listone_customization::ModuleStore;
 use listone_customization_service::ModuleApi;
+use listone_identity::access::AccessPolicyStore;
 use listone_identity::oidc::verify::JwtAuthenticator;
 use listone_identity::session_auth::SessionAuthenticator;
 use listone_identity::{Identity, IdentityConfig};
 use listone_identity_service::grpc::IdentityApi;
 use listone_proto::audit::v1::audit_service_server::AuditServiceServer;
 use listone_proto::system::v1::system_service_server::SystemServiceServer;
+use listone_records::RecordStore;
 use listone_records_service::RecordApi;
+use listone_records_service::access::AccessApi;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -40,6 +44,7 @@ use crate::telemetry::{self, MakeRequestUuidV7, RequestSpan, SanitizeRequestIdLa
 
 /// Every gRPC service this process serves; each answers SERVING on `grpc.health.v1.Health`.
 pub const SERVICE_NAMES: &[&str] = &[
+    "listone.access.v1.AccessPolicyService",
     "listone.audit.v1.AuditService",
     "listone.customization.v1.ModuleService",
     "listone.identity.v1.OrganizationService",
@@ -267,7 +272,8 @@ async fn routes(ctx: &AppContext, serve: &ServeSettings) -> Result<Routes, Start
             .with_read_audit(ctx.audit_batcher.clone())
             .into_server()
             .max_decoding_message_size(limit),
-        );
+        )
+        .add_service(access_api(ctx).into_server().max_decoding_message_size(limit));
     let identity = IdentityApi::new(
         ctx.identity.clone(),
         ctx.db.clone(),
@@ -276,6 +282,34 @@ async fn routes(ctx: &AppContext, serve: &ServeSettings) -> Result<Routes, Start
         ctx.authenticator.clone(),
     );
     Ok(identity.add_to(routes, limit))
+}
+
+/// The access administration service over the identity stores, modules and records of `ctx`.
+fn access_api(ctx: &AppContext) -> AccessApi {
+    let policies = AccessPolicyStore::new(
+        ctx.db.clone(),
+        ctx.clock.clone(),
+        ctx.audit_recorder.clone(),
+        ctx.identity.roles.clone(),
+        ctx.identity.groups.clone(),
+    );
+    let modules = ModuleStore::new(ctx.db.clone(), ctx.audit_recorder.clone(), ctx.clock.clone());
+    let records = RecordStore::new(
+        ctx.db.clone(),
+        ctx.keyring.clone(),
+        ctx.audit_recorder.clone(),
+        ctx.clock.clone(),
+        modules.clone(),
+    );
+    AccessApi::new(
+        policies,
+        modules,
+        records,
+        ctx.db.clone(),
+        ctx.audit_recorder.clone(),
+        ctx.clock.clone(),
+        ctx.authenticator.clone(),
+    )
 }
 
 impl RunningServer {

@@ -15,6 +15,7 @@
 //! (by the platform actor) the first time a call names a standard module, as the module API
 //! does, because organizations are created outside this service.
 
+pub mod access;
 mod decode;
 mod encode;
 pub mod filter;

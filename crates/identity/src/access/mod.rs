@@ -15,6 +15,7 @@
 //! - [`predicate`]: [`AccessPredicate`] and [`compile()`].
 //! - [`decide`](mod@decide): [`RecordFacts`], [`decide()`], [`eval`], [`field_access`].
 //! - [`explain`](mod@explain): [`Explanation`], the ordered [`Step`]s behind an answer.
+//! - [`store`]: [`AccessPolicyStore`], the stored policy per (org, app) and principal resolution.
 
 pub mod criteria;
 pub mod decide;
@@ -22,6 +23,7 @@ pub mod explain;
 pub mod policy;
 pub mod predicate;
 pub mod principal;
+pub mod store;
 pub mod validate;
 
 #[cfg(test)]
@@ -38,6 +40,7 @@ pub use policy::{
 };
 pub use predicate::{AccessPredicate, compile};
 pub use principal::AccessPrincipal;
+pub use store::{AccessPolicyStore, StoredPolicy};
 pub use validate::{
     FieldCatalog, MAX_CRITERIA_CONDITIONS, MAX_CRITERIA_DEPTH, MAX_IN_VALUES, MAX_MANUAL_SHARES, MAX_ROLES,
     MAX_SHARING_RULES, MAX_TEXT_VALUE_CHARS,

@@ -29,8 +29,14 @@ pub const MAX_TEXT_VALUE_CHARS: usize = 255;
 pub trait FieldCatalog {
     /// Whether a module with this key exists.
     fn has_module(&self, module: &str) -> bool;
-    /// The kind of value `field` of `module` holds, `None` when there is no such field.
+    /// The kind of value `field` of `module` holds for sharing-rule criteria, `None` when there
+    /// is no such field or criteria cannot test it.
     fn field_kind(&self, module: &str, field: &str) -> Option<ValueKind>;
+    /// Whether `module` has `field` at all (field allow-lists may name any field, also one that
+    /// criteria cannot test). Defaults to having a criteria kind.
+    fn has_field(&self, module: &str, field: &str) -> bool {
+        self.field_kind(module, field).is_some()
+    }
 }
 
 /// A catalog held in memory: module key → field key → kind.
@@ -107,7 +113,7 @@ impl AccessPolicy {
                 for (which, keys) in [("read", &list.read), ("write", &list.write)] {
                     for field in keys {
                         v.check(
-                            catalog.field_kind(module, field).is_none(),
+                            !catalog.has_field(module, field),
                             &format!("{path}.{which}.{field}"),
                             "names no field of the module",
                         );
@@ -149,7 +155,12 @@ fn check_criteria(criteria: &Criteria, module: &str, catalog: &dyn FieldCatalog,
         Criteria::Where(condition) => {
             let at = format!("{at}.where");
             let Some(kind) = catalog.field_kind(module, &condition.field) else {
-                v.add(format!("{at}.field"), "names no field of the module");
+                let problem = if catalog.has_field(module, &condition.field) {
+                    "names a field sharing rules cannot test (only indexed plain text, number, boolean, date and time fields)"
+                } else {
+                    "names no field of the module"
+                };
+                v.add(format!("{at}.field"), problem);
                 return;
             };
             check_test(&condition.test, kind, &format!("{at}.test"), v);

@@ -1,0 +1,236 @@
+//! Where an organization's access policy lives, and who a user is to it.
+//!
+//! - [`AccessPolicyStore::get`] / [`AccessPolicyStore::replace`]: one JSON document per (org,
+//!   app) with a version; a replace is validated as a whole against the modules that exist,
+//!   refused when made against another version (ABORTED `STALE_VERSION`), and audited in the same
+//!   transaction with what changed (counts and role keys, no values).
+//! - [`AccessPolicyStore::principal`]: the [`AccessPrincipal`] of a user — effective roles in the
+//!   app (none unless the user may use it), groups, and the users holding roles below theirs in
+//!   the policy's hierarchy.
+
+use std::collections::BTreeSet;
+
+use listone_audit::{AuditActor, AuditEvent, AuditRecorder, Outcome, RequestContext};
+use listone_core::{App, Database, Error, GroupId, OrgId, SharedClock, UserId};
+use sea_orm::{ConnectionTrait, Value};
+
+use super::policy::AccessPolicy;
+use super::principal::AccessPrincipal;
+use super::validate::FieldCatalog;
+use crate::group::GroupStore;
+use crate::role::RoleStore;
+
+/// The audit action of a policy change.
+pub const REPLACE_ACTION: &str = "identity.access_policy.replace";
+/// Largest stored policy document, in bytes of JSON.
+pub const MAX_POLICY_BYTES: usize = 2 * 1024 * 1024;
+
+/// A policy as stored: version 0 is the empty policy of an organization that never set one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPolicy {
+    /// The policy.
+    pub policy: AccessPolicy,
+    /// Bumped by every replace; the version a replace must name.
+    pub version: u64,
+}
+
+/// Access policies of every organization, and principal resolution.
+#[derive(Debug, Clone)]
+pub struct AccessPolicyStore {
+    db: Database,
+    clock: SharedClock,
+    audit: AuditRecorder,
+    roles: RoleStore,
+    groups: GroupStore,
+}
+
+impl AccessPolicyStore {
+    /// A store resolving principals through `roles` and `groups`, auditing with `audit`.
+    pub fn new(db: Database, clock: SharedClock, audit: AuditRecorder, roles: RoleStore, groups: GroupStore) -> Self {
+        Self { db, clock, audit, roles, groups }
+    }
+
+    /// The policy of `org` for `app` (the empty one, version 0, when none was set).
+    pub async fn get(&self, org: OrgId, app: App) -> Result<StoredPolicy, Error> {
+        load(self.db.conn(), org, app).await
+    }
+
+    /// Replaces the policy of `org` for `app` with `policy`, made against `expected_version`.
+    /// INVALID_ARGUMENT with every problem (paths into the policy) when it does not fit the
+    /// `catalog` or names another organization; ABORTED `STALE_VERSION` when another change came
+    /// first. Nothing is written then.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn replace(
+        &self,
+        org: OrgId,
+        app: App,
+        policy: AccessPolicy,
+        expected_version: u64,
+        catalog: &(dyn FieldCatalog + Sync),
+        actor: AuditActor,
+        ctx: RequestContext,
+    ) -> Result<StoredPolicy, Error> {
+        if policy.org != org {
+            return Err(Error::invalid("policy.org", "must be the caller's organization"));
+        }
+        policy.validate(catalog)?;
+        let document = serde_json::to_string(&policy).map_err(|e| Error::internal(format!("policy encode: {e}")))?;
+        if document.len() > MAX_POLICY_BYTES {
+            return Err(Error::invalid("policy", "at most 2 MiB of JSON"));
+        }
+        let txn = self.db.begin().await?;
+        let current = load(&txn, org, app).await?;
+        if current.version != expected_version {
+            return Err(Error::Aborted {
+                reason: "STALE_VERSION",
+                message: format!(
+                    "the access policy is at version {}, not {expected_version}: read it again",
+                    current.version
+                ),
+            });
+        }
+        let version = current.version + 1;
+        let now_us = self.clock.now().timestamp_micros();
+        let values = [
+            Value::from(org.as_uuid()),
+            Value::from(app.key()),
+            Value::from(i64::try_from(version).unwrap_or(i64::MAX)),
+            Value::from(document),
+            Value::from(now_us),
+        ];
+        let sql = if current.version == 0 {
+            "INSERT INTO access_policy (org_id, app, version, document, updated_at_us) VALUES ($1, $2, $3, $4, $5)"
+        } else {
+            "UPDATE access_policy SET version = $3, document = $4, updated_at_us = $5 WHERE org_id = $1 AND app = $2"
+        };
+        listone_core::db::execute(&txn, sql, values).await.map_err(|e| match e.sql_err() {
+            // Two first policies at once: the loser read version 0 too.
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                Error::Aborted { reason: "STALE_VERSION", message: "the access policy changed meanwhile".into() }
+            }
+            _ => e.into(),
+        })?;
+        let event = AuditEvent::new(org, actor, REPLACE_ACTION, Outcome::Allowed, self.clock.now())
+            .with_resource("identity.access_policy", Some(app.key().to_owned()))
+            .with_context(ctx)
+            .with_details(change_summary(&current.policy, &policy, version));
+        self.audit.record(&txn, event).await?;
+        txn.commit().await?;
+        Ok(StoredPolicy { policy, version })
+    }
+
+    /// Who `user` is to `policy` in `app`: effective roles (none when the user may not use the
+    /// app), groups, and the users holding a role below one of theirs. NOT_FOUND for an unknown
+    /// user or another organization's.
+    pub async fn principal(
+        &self,
+        policy: &AccessPolicy,
+        org: OrgId,
+        user: UserId,
+        app: App,
+    ) -> Result<AccessPrincipal, Error> {
+        let roles = self.roles.effective_roles(org, user, app).await?;
+        let groups: Vec<GroupId> = self.groups.groups_of(org, user).await?;
+        let mut principal = AccessPrincipal::new(org, user, roles).in_groups(groups);
+        let below: BTreeSet<String> = policy
+            .roles
+            .iter()
+            .filter(|r| principal.roles.iter().any(|mine| policy.is_below(&r.key, mine)))
+            .map(|r| r.key.clone())
+            .collect();
+        if !principal.roles.is_empty() && !below.is_empty() {
+            principal = principal.managing(holders_of(self.db.conn(), org, app, &below).await?);
+        }
+        Ok(principal)
+    }
+}
+
+async fn load<C: ConnectionTrait>(conn: &C, org: OrgId, app: App) -> Result<StoredPolicy, Error> {
+    let stmt = listone_core::db::statement(
+        conn.get_database_backend(),
+        "SELECT version, document FROM access_policy WHERE org_id = $1 AND app = $2",
+        [Value::from(org.as_uuid()), Value::from(app.key())],
+    );
+    let Some(row) = conn.query_one_raw(stmt).await? else {
+        return Ok(StoredPolicy { policy: AccessPolicy::new(org), version: 0 });
+    };
+    let version: i64 = row.try_get("", "version")?;
+    let document: String = row.try_get("", "document")?;
+    // A stored document that no longer reads is a platform fault; nobody gets rights from it.
+    let policy: AccessPolicy =
+        serde_json::from_str(&document).map_err(|e| Error::internal(format!("stored access policy: {e}")))?;
+    if policy.org != org {
+        return Err(Error::internal("stored access policy names another organization"));
+    }
+    Ok(StoredPolicy { policy, version: u64::try_from(version).unwrap_or(0) })
+}
+
+/// Users holding any of `roles` in `app`, directly or through a group.
+async fn holders_of<C: ConnectionTrait>(
+    conn: &C,
+    org: OrgId,
+    app: App,
+    roles: &BTreeSet<String>,
+) -> Result<BTreeSet<UserId>, Error> {
+    let marks: Vec<String> = (0..roles.len()).map(|i| format!("${}", i + 3)).collect();
+    let marks = marks.join(", ");
+    let sql = format!(
+        "SELECT user_id FROM user_role WHERE org_id = $1 AND app = $2 AND role IN ({marks}) \
+         UNION SELECT gm.user_id AS user_id FROM group_role gr JOIN group_member gm \
+         ON gm.org_id = gr.org_id AND gm.group_id = gr.group_id \
+         WHERE gr.org_id = $1 AND gr.app = $2 AND gr.role IN ({marks})"
+    );
+    let mut values = vec![Value::from(org.as_uuid()), Value::from(app.key())];
+    values.extend(roles.iter().map(|r| Value::from(r.clone())));
+    let rows = conn.query_all_raw(listone_core::db::statement(conn.get_database_backend(), &sql, values)).await?;
+    rows.iter().map(|r| Ok(UserId::from_uuid(r.try_get("", "user_id")?))).collect()
+}
+
+/// What a replace changed, for the audit entry: sizes, role keys added / removed / changed,
+/// modules whose default changed. Ids and keys only.
+fn change_summary(before: &AccessPolicy, after: &AccessPolicy, version: u64) -> serde_json::Value {
+    let keys = |p: &AccessPolicy| p.roles.iter().map(|r| r.key.clone()).collect::<BTreeSet<_>>();
+    let (old, new) = (keys(before), keys(after));
+    let changed: Vec<&String> =
+        new.intersection(&old).filter(|k| before.role(k.as_str()) != after.role(k.as_str())).collect();
+    let modules: BTreeSet<&String> = before.defaults.keys().chain(after.defaults.keys()).collect();
+    let defaults_changed: Vec<&&String> =
+        modules.iter().filter(|m| before.defaults.get(m.as_str()) != after.defaults.get(m.as_str())).collect();
+    serde_json::json!({
+        "version": version,
+        "roles": after.roles.len(),
+        "rules": after.rules.len(),
+        "shares": after.shares.len(),
+        "roles_added": new.difference(&old).collect::<Vec<_>>(),
+        "roles_removed": old.difference(&new).collect::<Vec<_>>(),
+        "roles_changed": changed,
+        "defaults_changed": defaults_changed,
+        "rules_before": before.rules.len(),
+        "shares_before": before.shares.len(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::access::policy::{ObjectRight, OrgDefault, RoleProfile};
+
+    #[test]
+    fn the_change_summary_names_role_keys_and_modules_only() {
+        let org = OrgId::new();
+        let mut before = AccessPolicy::new(org);
+        before.roles.push(RoleProfile::new("sales.rep").grant("contacts", [ObjectRight::Read]));
+        before.roles.push(RoleProfile::new("support"));
+        let mut after = AccessPolicy::new(org);
+        after.roles.push(RoleProfile::new("sales.rep").grant("contacts", [ObjectRight::Read, ObjectRight::Update]));
+        after.roles.push(RoleProfile::new("sales.manager"));
+        after.defaults.insert("contacts".into(), OrgDefault::PublicRead);
+        let summary = change_summary(&before, &after, 4);
+        assert_eq!(summary["version"], 4);
+        assert_eq!(summary["roles_added"], serde_json::json!(["sales.manager"]));
+        assert_eq!(summary["roles_removed"], serde_json::json!(["support"]));
+        assert_eq!(summary["roles_changed"], serde_json::json!(["sales.rep"]));
+        assert_eq!(summary["defaults_changed"], serde_json::json!(["contacts"]));
+    }
+}

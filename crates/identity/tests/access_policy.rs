@@ -1,0 +1,156 @@
+//! The stored access policy on a real database: versions, validation as a whole, audit, tenant
+//! isolation, and principal resolution (effective CRM roles, groups, reports through the
+//! policy's role hierarchy).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use listone_core::{App, Error, OrgId};
+use listone_identity::access::{AccessPolicy, AccessPolicyStore, ObjectRight, OrgDefault, RoleProfile, ValueKind};
+use listone_identity::role::RoleStore;
+use support::{Fixture, admin};
+
+type Catalog = BTreeMap<String, BTreeMap<String, ValueKind>>;
+
+fn catalog() -> Catalog {
+    let contacts = [("region", ValueKind::Text), ("score", ValueKind::Number)];
+    BTreeMap::from([("contacts".to_owned(), contacts.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())])
+}
+
+fn roles(f: &Fixture) -> RoleStore {
+    RoleStore::new(f.db.database().clone(), f.shared_clock.clone(), f.audit.clone(), f.users.clone())
+}
+
+fn store(f: &Fixture) -> AccessPolicyStore {
+    AccessPolicyStore::new(f.db.database().clone(), f.shared_clock.clone(), f.audit.clone(), roles(f), f.groups.clone())
+}
+
+fn sales_policy(org: OrgId) -> AccessPolicy {
+    let mut policy = AccessPolicy::new(org);
+    policy.roles.push(RoleProfile::new("sales.manager").grant("contacts", [ObjectRight::Read, ObjectRight::Update]));
+    policy
+        .roles
+        .push(RoleProfile::new("sales.rep").reporting_to("sales.manager").grant("contacts", [ObjectRight::Read]));
+    policy.roles.push(RoleProfile::new("sales.intern").reporting_to("sales.rep"));
+    policy.defaults.insert("contacts".into(), OrgDefault::Private);
+    policy
+}
+
+async fn audited(f: &Fixture) -> i64 {
+    f.count(
+        "SELECT COUNT(*) AS n FROM outbox_event WHERE topic = 'audit.entry' AND CAST(payload AS TEXT) LIKE '%access_policy.replace%'",
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_policy_is_versioned_replaced_whole_and_audited() {
+    let f = Fixture::new().await;
+    let store = store(&f);
+    let acme = f.org("acme").await;
+
+    let empty = store.get(acme, App::Crm).await.unwrap();
+    assert_eq!((empty.version, empty.policy), (0, AccessPolicy::new(acme)), "never set: the empty policy");
+
+    let first =
+        store.replace(acme, App::Crm, sales_policy(acme), 0, &catalog(), admin(), Default::default()).await.unwrap();
+    assert_eq!(first.version, 1);
+    assert_eq!(store.get(acme, App::Crm).await.unwrap(), first);
+    assert_eq!(audited(&f).await, 1);
+
+    // Made against version 0 again: refused, nothing written.
+    let cat = catalog();
+    let stale = store.replace(acme, App::Crm, AccessPolicy::new(acme), 0, &cat, admin(), Default::default());
+    assert!(matches!(stale.await, Err(Error::Aborted { reason: "STALE_VERSION", .. })));
+    assert_eq!(store.get(acme, App::Crm).await.unwrap().version, 1);
+
+    let mut second = sales_policy(acme);
+    second.defaults.insert("contacts".into(), OrgDefault::PublicRead);
+    let second = store.replace(acme, App::Crm, second, 1, &catalog(), admin(), Default::default()).await.unwrap();
+    assert_eq!(second.version, 2);
+    assert_eq!(audited(&f).await, 2);
+    // Per app: the CRM policy is not HRMS's.
+    assert_eq!(store.get(acme, App::Hrms).await.unwrap().version, 0);
+}
+
+#[tokio::test]
+async fn a_bad_policy_reports_every_problem_and_writes_nothing() {
+    let f = Fixture::new().await;
+    let store = store(&f);
+    let acme = f.org("acme").await;
+    let mut bad = sales_policy(acme);
+    bad.roles.push(RoleProfile::new("Bad Key").grant("tickets", [ObjectRight::Update]));
+    bad.defaults.insert("nope".into(), OrgDefault::PublicRead);
+    let err = store.replace(acme, App::Crm, bad, 0, &catalog(), admin(), Default::default()).await.unwrap_err();
+    let Error::InvalidArgument { violations } = err else { panic!("expected INVALID_ARGUMENT") };
+    let paths: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+    assert!(paths.contains(&"roles[3].key"), "{paths:?}");
+    assert!(paths.contains(&"roles[3].objects.tickets"), "{paths:?}");
+    assert!(paths.contains(&"defaults.nope"), "{paths:?}");
+    assert_eq!(store.get(acme, App::Crm).await.unwrap().version, 0);
+    assert_eq!(audited(&f).await, 0);
+
+    // Another organization's policy cannot be stored under this one.
+    let other = OrgId::new();
+    let err = store.replace(acme, App::Crm, sales_policy(other), 0, &catalog(), admin(), Default::default()).await;
+    assert!(matches!(err, Err(Error::InvalidArgument { ref violations }) if violations[0].field == "policy.org"));
+}
+
+#[tokio::test]
+async fn policies_are_per_organization() {
+    let f = Fixture::new().await;
+    let store = store(&f);
+    let (acme, globex) = (f.org("acme").await, f.org("globex").await);
+    store.replace(acme, App::Crm, sales_policy(acme), 0, &catalog(), admin(), Default::default()).await.unwrap();
+    assert_eq!(store.get(globex, App::Crm).await.unwrap().version, 0, "globex sees nothing of acme's");
+    // Globex's first policy is its own version 1, not a stale write over acme's.
+    let cat = catalog();
+    let own = store.replace(globex, App::Crm, sales_policy(globex), 0, &cat, admin(), Default::default());
+    assert_eq!(own.await.unwrap().version, 1);
+}
+
+#[tokio::test]
+async fn a_principal_has_its_effective_roles_groups_and_the_holders_of_roles_below() {
+    let f = Fixture::new().await;
+    let (store, roles) = (store(&f), roles(&f));
+    let acme = f.org("acme").await;
+    let policy = sales_policy(acme);
+    let (mia, rob, ida, zed) =
+        (f.user(acme, "mia").await, f.user(acme, "rob").await, f.user(acme, "ida").await, f.user(acme, "zed").await);
+    for user in [mia, rob, ida, zed] {
+        f.users.assign_app(acme, user, App::Crm, admin(), Default::default()).await.unwrap();
+    }
+    let set = |r: &[&str]| r.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    roles.set_user_roles(acme, mia, App::Crm, &set(&["sales.manager"]), admin(), Default::default()).await.unwrap();
+    roles.set_user_roles(acme, rob, App::Crm, &set(&["sales.rep"]), admin(), Default::default()).await.unwrap();
+    // Ida is an intern through a group; Zed holds a role outside the hierarchy.
+    let interns = f.groups.create(acme, "Interns", None, admin(), Default::default()).await.unwrap();
+    f.groups.add_member(acme, interns.id, ida, admin(), Default::default()).await.unwrap();
+    roles
+        .set_group_roles(acme, interns.id, App::Crm, &set(&["sales.intern"]), admin(), Default::default())
+        .await
+        .unwrap();
+    roles.set_user_roles(acme, zed, App::Crm, &set(&["support"]), admin(), Default::default()).await.unwrap();
+
+    let manager = store.principal(&policy, acme, mia, App::Crm).await.unwrap();
+    assert_eq!(manager.roles.iter().collect::<Vec<_>>(), ["sales.manager"]);
+    assert_eq!(manager.subordinates, [rob, ida].into_iter().collect(), "reps and interns, not support");
+
+    let rep = store.principal(&policy, acme, rob, App::Crm).await.unwrap();
+    assert_eq!(rep.subordinates, [ida].into_iter().collect());
+
+    let intern = store.principal(&policy, acme, ida, App::Crm).await.unwrap();
+    assert!(intern.subordinates.is_empty());
+    assert_eq!(intern.groups, [interns.id].into_iter().collect());
+
+    // Without the app, no roles and so nobody below either (fails closed).
+    f.users.deactivate(acme, mia, admin(), Default::default()).await.unwrap();
+    let gone = store.principal(&policy, acme, mia, App::Crm).await.unwrap();
+    assert!(gone.roles.is_empty() && gone.subordinates.is_empty());
+
+    // Another organization's user is not found.
+    let globex = f.org("globex").await;
+    assert!(matches!(store.principal(&policy, globex, rob, App::Crm).await, Err(Error::NotFound { .. })));
+}
