@@ -11,7 +11,7 @@ use listone_testkit::TestServer;
 
 use crate::error::BenchError;
 use crate::measure::{Budget, Figures};
-use crate::{audit, grpc, identity, oidc, records, sha256, storage};
+use crate::{access, audit, grpc, identity, oidc, records, sha256, storage};
 
 /// What an engine benchmark returns.
 pub type BenchFuture<'a> = Pin<Box<dyn Future<Output = Result<Figures, BenchError>> + Send + 'a>>;
@@ -108,6 +108,8 @@ pub fn exists(name: &str) -> bool {
 pub const CPU_BENCHES: &[CpuBench] = &[
     CpuBench { name: "raw_sha256", baseline: None, run: sha256::raw_sha256 },
     CpuBench { name: "identity_argon2id_verify", baseline: Some("raw_sha256"), run: identity::argon2id_verify },
+    CpuBench { name: "access_decide_record", baseline: Some("raw_sha256"), run: access::decide_record },
+    CpuBench { name: "access_compile_list", baseline: Some("raw_sha256"), run: access::compile_list },
 ];
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! run here. The table goes to stdout, progress to stderr, everything to
 //! `target/bench/results.json`. Run it with `cargo xtask bench`; see `docs/benchmarks.md`.
 
+mod access;
 mod audit;
 mod catalog;
 mod engines;
