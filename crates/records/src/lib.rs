@@ -15,7 +15,12 @@
 //! - [`store`]: [`RecordStore`], records created, read, updated, deleted, listed and bulk
 //!   written, each change committed with its index rows, unique claims, field history, outbox
 //!   event and audit entry in one transaction; personal reads audited.
+//! - [`access`]: the access engine's predicate in this crate's filter language
+//!   ([`access::access_filter`]), the fields sharing rules may test ([`access::criteria_kind`]) and
+//!   a record's facts for single-record decisions ([`access::CriteriaFields::facts`]), agreeing
+//!   with each other (property-tested against a real database).
 
+pub mod access;
 pub mod codec;
 pub mod query;
 pub mod store;

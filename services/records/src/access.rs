@@ -8,13 +8,11 @@ use std::sync::Arc;
 use listone_audit::{AuditActor, AuditEvent, AuditRecorder, Outcome, RequestContext, ScopeDenial};
 use listone_core::auth::{Authenticator, RequestMeta};
 use listone_core::{App, Database, Error, OrgId, Principal, RecordId, SharedClock, UserId, Violations};
-use listone_customization::{FieldType, FieldValue, ModuleDef, ModuleStore, Protection};
-use listone_identity::access::{
-    AccessPolicy, AccessPolicyStore, FieldCatalog, ObjectRight, RecordFacts, Value, ValueKind, explain,
-};
+use listone_customization::{ModuleDef, ModuleStore};
+use listone_identity::access::{AccessPolicy, AccessPolicyStore, FieldCatalog, ObjectRight, ValueKind, explain};
 use listone_proto::access::v1 as pb;
 use listone_proto::access::v1::access_policy_service_server::{AccessPolicyService, AccessPolicyServiceServer};
-use listone_records::codec::Decoded;
+use listone_records::access::{CriteriaFields, criteria_kind};
 use listone_records::{Reader, RecordStore};
 use tonic::{Request, Response, Status};
 
@@ -84,42 +82,12 @@ impl FieldCatalog for ModuleFields {
     }
 
     fn field_kind(&self, module: &str, field: &str) -> Option<ValueKind> {
-        self.0.get(module).and_then(|m| m.field(field)).and_then(|f| {
-            // A rule is checked two ways that must agree: in memory for one record and by a
-            // list's SQL. SQL tests indexed plain values only: an encrypted or searchable value is
-            // not in the clear, and an unindexed one is not in the index rows lists filter on.
-            (f.tags.protection == Protection::Plain && f.rules.indexed).then(|| rule_kind(&f.field_type)).flatten()
-        })
+        // Only what a list's SQL tests exactly as memory does (see `criteria_kind`).
+        self.0.get(module).and_then(|m| m.field(field)).and_then(criteria_kind)
     }
 
     fn has_field(&self, module: &str, field: &str) -> bool {
         self.0.get(module).is_some_and(|m| m.field(field).is_some())
-    }
-}
-
-/// The kind sharing rules compare a field's values as; `None` for types rules cannot test.
-pub fn rule_kind(field_type: &FieldType) -> Option<ValueKind> {
-    match field_type {
-        FieldType::Text | FieldType::Email | FieldType::Phone | FieldType::Url | FieldType::Picklist { .. } => {
-            Some(ValueKind::Text)
-        }
-        FieldType::Number => Some(ValueKind::Number),
-        FieldType::Boolean => Some(ValueKind::Bool),
-        FieldType::Date | FieldType::DateTime => Some(ValueKind::Time),
-        _ => None,
-    }
-}
-
-/// A stored field value as the engine compares it (`None`: empty, erased, or of a type rules
-/// cannot test). A date is its midnight in UTC.
-fn rule_value(value: &FieldValue) -> Option<Value> {
-    match value {
-        FieldValue::Text(s) | FieldValue::Picklist(s) => Some(Value::Text(s.clone())),
-        FieldValue::Number(n) => Some(Value::Number(*n)),
-        FieldValue::Bool(b) => Some(Value::Bool(*b)),
-        FieldValue::Date(d) => d.and_hms_opt(0, 0, 0).map(|t| Value::Time(t.and_utc())),
-        FieldValue::DateTime(t) => Some(Value::Time(*t)),
-        _ => None,
     }
 }
 
@@ -226,20 +194,14 @@ impl AccessPolicyService for AccessApi {
         }
         let stored = self.policies.get(org, App::Crm).await?;
         let asked = self.policies.principal(&stored.policy, org, user, App::Crm).await?;
-        // Only the fields rules can test are read (and audited as read for this purpose).
-        let tested: Vec<&str> =
-            module.fields.iter().filter(|f| rule_kind(&f.field_type).is_some()).map(|f| f.key.as_str()).collect();
+        // Only the fields rules can test are read (and audited as read for this purpose), and
+        // seen as a list's SQL sees them.
+        let criteria = CriteriaFields::of(&module);
+        let tested: Vec<&str> = criteria.keys().collect();
         let actor = AuditActor::from(&principal);
         let reader = Reader { actor: &actor, ctx: &ctx, purpose: EXPLAIN_PURPOSE };
         let found = self.records.get(org, &module.key, record, Some(&tested), reader).await?;
-        let mut facts = RecordFacts::new(record, Some(UserId::from_uuid(found.owner_id)));
-        for def in module.fields.iter().filter(|f| rule_kind(&f.field_type).is_some()) {
-            let value = match found.fields.get(&def.key) {
-                Some(Decoded::Value(v)) => rule_value(v.expose()),
-                _ => None,
-            };
-            facts = facts.with(def.key.clone(), value);
-        }
+        let facts = criteria.facts(&found);
         let now = self.clock.now();
         let answer = explain(&stored.policy, &asked, &module.key, right, &facts, field, now);
         let event = AuditEvent::new(org, actor, EXPLAIN_ACTION, Outcome::Allowed, now)

@@ -156,7 +156,7 @@ fn check_criteria(criteria: &Criteria, module: &str, catalog: &dyn FieldCatalog,
             let at = format!("{at}.where");
             let Some(kind) = catalog.field_kind(module, &condition.field) else {
                 let problem = if catalog.has_field(module, &condition.field) {
-                    "names a field sharing rules cannot test (only indexed plain text, number, boolean, date and time fields)"
+                    "names a field sharing rules cannot test (only indexed, plain, single-valued fields that are not decimal or currency)"
                 } else {
                     "names no field of the module"
                 };
