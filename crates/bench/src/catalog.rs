@@ -87,6 +87,12 @@ pub const ENGINE_BENCHES: &[EngineBench] = &[
     EngineBench { name: "records_list", baseline: Some("records_raw_page"), run: records::list },
     EngineBench { name: "records_raw_filter_1m", baseline: None, run: records::raw_filter },
     EngineBench { name: "records_filter_1m", baseline: Some("records_raw_filter_1m"), run: records::filter },
+    EngineBench { name: "records_list_no_rules", baseline: None, run: records::list_all },
+    EngineBench {
+        name: "records_list_access_rules",
+        baseline: Some("records_list_no_rules"),
+        run: records::list_with_rules,
+    },
 ];
 
 /// Whether `name` runs when `--only` names `only`: everything when it names nothing, otherwise

@@ -14,8 +14,11 @@
 //! Before each timed phase the outbox is left to drain ([`fixture::settle`]): the audit entries
 //! of earlier setup and benchmarks are not charged to the next figure.
 
+mod access_list;
 mod fixture;
 mod seed;
+
+pub use access_list::{list_all, list_with_rules};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

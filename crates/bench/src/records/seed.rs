@@ -128,37 +128,19 @@ async fn build(ctx: &EngineContext) -> Result<Arc<FilterFixture>, BenchError> {
     let records = filter_records()?;
     let others = (records / 100).clamp(1, MAX_OTHER_ORG_RECORDS);
     let started = Instant::now();
-    let conn = env.db.conn();
-    for ddl in [
-        "DROP TABLE IF EXISTS bench_seed_template",
-        "DROP TABLE IF EXISTS bench_seed_index",
-        "CREATE TABLE bench_seed_template (t integer PRIMARY KEY, data text NOT NULL)",
-        "CREATE TABLE bench_seed_index (t integer NOT NULL, field_id varchar(64) NOT NULL, ordinal integer NOT NULL, \
-         value_text varchar(500), value_num double precision, value_time_us bigint, value_bool boolean, \
-         PRIMARY KEY (t, field_id, ordinal))",
-    ] {
-        conn.execute_unprepared(ddl).await?;
-    }
-    let definition = work_orders();
-    let templates = (0..TEMPLATES).map(|t| encode_template(&definition, t)).collect::<Result<Vec<_>, _>>()?;
-    store_templates(&env, &templates).await?;
+    let templates = prepare_templates(&env).await?;
     let org = OrgId::new();
     let module = add_module(&env, org).await?;
     check_template_against_store(&env, org, &templates[0]).await?;
     // The record the store created above counts towards the org's records.
-    seed_org(&env, org, &module, records - 1).await?;
+    let owners = [env.owner];
+    seed_org(&env, org, &module, records - 1, &owners).await?;
     for _ in 0..OTHER_ORGS {
         let other = OrgId::new();
         let other_module = add_module(&env, other).await?;
-        seed_org(&env, other, &other_module, others).await?;
+        seed_org(&env, other, &other_module, others, &owners).await?;
     }
-    conn.execute_unprepared("DROP TABLE bench_seed_template").await?;
-    conn.execute_unprepared("DROP TABLE bench_seed_index").await?;
-    // What autovacuum does after a bulk load on PostgreSQL; SQLite plans without statistics.
-    if env.db.engine() == Engine::Postgres {
-        conn.execute_unprepared("ANALYZE record").await?;
-        conn.execute_unprepared("ANALYZE record_index").await?;
-    }
+    finish_seeding(&env).await?;
     eprintln!(
         "records_filter: seeded {records} records in the filtered org and {others} in each of {OTHER_ORGS} others \
          ({} {MODULE} records with 2 index rows each) in {:.1} s",
@@ -166,6 +148,45 @@ async fn build(ctx: &EngineContext) -> Result<Arc<FilterFixture>, BenchError> {
         started.elapsed().as_secs_f64()
     );
     Ok(Arc::new(FilterFixture { env, org, module, records, categories: (0..CATEGORIES).map(category).collect() }))
+}
+
+/// Creates the seeding tables and stores the encoded templates in them.
+pub async fn prepare_templates(env: &RecordsEnv) -> Result<Vec<SealedRecord>, BenchError> {
+    let conn = env.db.conn();
+    for ddl in [
+        "DROP TABLE IF EXISTS bench_seed_template",
+        "DROP TABLE IF EXISTS bench_seed_index",
+        "DROP TABLE IF EXISTS bench_seed_owner",
+        "CREATE TABLE bench_seed_template (t integer PRIMARY KEY, data text NOT NULL)",
+        "CREATE TABLE bench_seed_index (t integer NOT NULL, field_id varchar(64) NOT NULL, ordinal integer NOT NULL, \
+         value_text varchar(500), value_num double precision, value_time_us bigint, value_bool boolean, \
+         PRIMARY KEY (t, field_id, ordinal))",
+    ] {
+        conn.execute_unprepared(ddl).await?;
+    }
+    let owner_table = match env.db.engine() {
+        Engine::Postgres => "CREATE TABLE bench_seed_owner (i integer PRIMARY KEY, owner uuid NOT NULL)",
+        Engine::Sqlite => "CREATE TABLE bench_seed_owner (i integer PRIMARY KEY, owner blob NOT NULL)",
+    };
+    conn.execute_unprepared(owner_table).await?;
+    let definition = work_orders();
+    let templates = (0..TEMPLATES).map(|t| encode_template(&definition, t)).collect::<Result<Vec<_>, _>>()?;
+    store_templates(env, &templates).await?;
+    Ok(templates)
+}
+
+/// Drops the seeding tables and refreshes the planner's statistics, as autovacuum does after a
+/// bulk load on PostgreSQL (SQLite plans without statistics).
+pub async fn finish_seeding(env: &RecordsEnv) -> Result<(), BenchError> {
+    let conn = env.db.conn();
+    for table in ["bench_seed_template", "bench_seed_index", "bench_seed_owner"] {
+        conn.execute_unprepared(&format!("DROP TABLE {table}")).await?;
+    }
+    if env.db.engine() == Engine::Postgres {
+        conn.execute_unprepared("ANALYZE record").await?;
+        conn.execute_unprepared("ANALYZE record_index").await?;
+    }
+    Ok(())
 }
 
 /// Template `t` as the store would write it (plain fields only: no key is needed, none given).
@@ -217,7 +238,7 @@ async fn store_templates(env: &RecordsEnv, templates: &[SealedRecord]) -> Result
     Ok(())
 }
 
-async fn add_module(env: &RecordsEnv, org: OrgId) -> Result<StoredModule, BenchError> {
+pub async fn add_module(env: &RecordsEnv, org: OrgId) -> Result<StoredModule, BenchError> {
     let platform = AuditActor { kind: ActorKind::System, id: None };
     Ok(env.modules.create_module(org, work_orders(), platform, RequestContext::default()).await?)
 }
@@ -252,9 +273,23 @@ async fn check_template_against_store(env: &RecordsEnv, org: OrgId, template: &S
     Ok(())
 }
 
-/// Writes `count` records of `module` in `org` (template `n % 100` for record `n`), chunk by
-/// chunk, each chunk's record and index rows in one transaction.
-async fn seed_org(env: &RecordsEnv, org: OrgId, module: &StoredModule, count: u64) -> Result<(), BenchError> {
+/// Writes `count` records of `module` in `org` (template `n % 100` and owner `n % owners` for
+/// record `n`), chunk by chunk, each chunk's record and index rows in one transaction.
+pub async fn seed_org(
+    env: &RecordsEnv,
+    org: OrgId,
+    module: &StoredModule,
+    count: u64,
+    owners: &[Uuid],
+) -> Result<(), BenchError> {
+    let conn = env.db.conn();
+    conn.execute_unprepared("DELETE FROM bench_seed_owner").await?;
+    let rows = owners
+        .iter()
+        .enumerate()
+        .map(|(i, owner)| vec![Value::BigInt(Some(i as i64)), Value::from(*owner)])
+        .collect::<Vec<_>>();
+    db::insert_many(conn, "bench_seed_owner", &["i", "owner"], rows).await?;
     // Ids: the first 10 bytes of a fresh v7 id (time, version, variant) and a 48-bit counter.
     let prefix: String = Uuid::now_v7().simple().to_string().chars().take(20).collect();
     let now_us = module.created_at.timestamp_micros();
@@ -274,7 +309,8 @@ async fn seed_org(env: &RecordsEnv, org: OrgId, module: &StoredModule, count: u6
                 Value::BigInt(Some(end as i64)),
             ]
         };
-        execute(&txn, &record_sql, values()).await?;
+        let owned = || values().into_iter().chain([Value::BigInt(Some(owners.len().max(1) as i64))]);
+        execute(&txn, &record_sql, owned()).await?;
         execute(&txn, &index_sql, values()).await?;
         txn.commit().await?;
         start = end;
@@ -283,7 +319,7 @@ async fn seed_org(env: &RecordsEnv, org: OrgId, module: &StoredModule, count: u6
 }
 
 /// The `record` and `record_index` inserts for records `$6 <= n < $7` of org `$1`, module `$3`
-/// (id prefix `$2`, owner and writer `$4`, created at `$5 + n` µs).
+/// (id prefix `$2`, owner `n % $8` of `bench_seed_owner`, writer `$4`, created at `$5 + n` µs).
 fn seed_sql(engine: Engine) -> (String, String) {
     let (series, id) = match engine {
         Engine::Postgres => (
@@ -299,8 +335,8 @@ fn seed_sql(engine: Engine) -> (String, String) {
     let record = format!(
         "{series}INSERT INTO record (org_id, id, module_id, owner_id, subject_id, version, data, created_by, \
          created_at_us, updated_by, updated_at_us, deleted_at_us, restricted) \
-         SELECT $1, {id}, $3, $4, NULL, 1, t.data, $4, $5 + g.n, $4, $5 + g.n, NULL, {restricted} \
-         FROM g, bench_seed_template t WHERE t.t = g.n % {TEMPLATES}"
+         SELECT $1, {id}, $3, o.owner, NULL, 1, t.data, $4, $5 + g.n, $4, $5 + g.n, NULL, {restricted} \
+         FROM g, bench_seed_template t, bench_seed_owner o WHERE t.t = g.n % {TEMPLATES} AND o.i = g.n % $8"
     );
     let index = format!(
         "{series}INSERT INTO record_index (org_id, module_id, field_id, record_id, ordinal, value_text, value_num, \

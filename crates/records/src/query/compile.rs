@@ -190,7 +190,9 @@ pub fn compile_count(
 fn base_conditions(scope: QueryScope, params: &mut Params) -> String {
     let org = params.push(Value::Uuid(Some(scope.org_id.as_uuid())));
     let module = params.push(Value::Uuid(Some(scope.module_id.as_uuid())));
-    format!("r.org_id = {org} AND r.module_id = {module} AND r.deleted_at_us IS NULL")
+    let sql = format!("r.org_id = {org} AND r.module_id = {module} AND r.deleted_at_us IS NULL");
+    params.scope = Some((org, module));
+    sql
 }
 
 /// Resolves sort keys into expressions; custom fields join their first index row (ordinal 0,
@@ -300,9 +302,9 @@ mod tests {
         ]);
         let q = compile(scope(), &query(Some(filter), Vec::new()), &fields(), &NoBlindIndex).unwrap();
         assert!(q.sql.contains(
-            "(EXISTS (SELECT 1 FROM record_index i WHERE i.org_id = r.org_id AND i.module_id = r.module_id \
+            "(EXISTS (SELECT 1 FROM record_index i WHERE i.org_id = $1 AND i.module_id = $2 \
              AND i.record_id = r.id AND i.field_id = $3 AND i.value_num >= $4) OR NOT EXISTS (SELECT 1 FROM \
-             record_index i WHERE i.org_id = r.org_id AND i.module_id = r.module_id AND i.record_id = r.id \
+             record_index i WHERE i.org_id = $1 AND i.module_id = $2 AND i.record_id = r.id \
              AND i.field_id = $5 AND i.value_text = $6))"
         ));
         assert_eq!(q.values.len(), 6);
