@@ -207,7 +207,7 @@ async fn a_record_is_found_by_its_email_in_any_case_through_the_blind_index() {
     let indexer = keys.blind_indexer(fx.db.conn(), org, module, &fx.module).await.unwrap();
     let filter = Filter::cmp(FieldRef::Custom("email".into()), Op::Eq, QueryValue::Text("ADA@Example.COM".into()));
     let query = RecordQuery { filter: Some(filter), ..RecordQuery::default() };
-    let scope = QueryScope { org_id: org, module_id: module };
+    let scope = QueryScope { org_id: org, module_id: module, engine: fx.db.engine() };
     let compiled = compile(scope, &query, &field_index(&fx.module), &indexer).unwrap();
     let page = fetch_page(fx.db.conn(), &compiled).await.unwrap();
     let ids: Vec<_> = page.rows.iter().map(|row| row.id).collect();

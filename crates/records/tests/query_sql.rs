@@ -121,7 +121,7 @@ fn id(n: u128) -> Uuid {
 impl Fixture {
     async fn new() -> Self {
         let db = TestDatabase::create().await;
-        let scope = QueryScope { org_id: OrgId::new(), module_id: ModuleId::new() };
+        let scope = QueryScope { org_id: OrgId::new(), module_id: ModuleId::new(), engine: db.database().engine() };
         let mut fixture = Self { db, scope, labels: HashMap::new(), ids: HashMap::new(), owner: id(999) };
         for (i, row) in ROWS.iter().enumerate() {
             let n = i as u128 + 1;
@@ -387,7 +387,7 @@ async fn counts_are_capped() {
 #[tokio::test]
 async fn another_orgs_rows_are_never_returned() {
     let fx = Fixture::new().await;
-    let stranger = QueryScope { org_id: OrgId::new(), module_id: fx.scope.module_id };
+    let stranger = QueryScope { org_id: OrgId::new(), ..fx.scope };
     let filter = f("name", Op::Contains, text("alice"));
     let query = RecordQuery { filter: Some(filter.clone()), ..RecordQuery::default() };
     let page = fetch_page(fx.db.conn(), &compile(stranger, &query, &fields(), &blind).unwrap()).await.unwrap();

@@ -253,7 +253,7 @@ fn category_query(category: &str) -> RecordQuery {
 pub fn raw_filter(ctx: &EngineContext) -> BenchFuture<'_> {
     Box::pin(async move {
         let fixture = filter_fixture(ctx).await?;
-        let scope = QueryScope { org_id: fixture.org, module_id: fixture.module.id };
+        let scope = QueryScope { org_id: fixture.org, module_id: fixture.module.id, engine: fixture.env.db.engine() };
         let fields = field_index(&fixture.module.definition);
         let backend = fixture.env.db.conn().get_database_backend();
         let statements: Arc<Vec<Statement>> = Arc::new(

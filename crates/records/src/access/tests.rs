@@ -290,7 +290,7 @@ fn every_translation_compiles_against_the_modules_index() {
             AccessPredicate::And(vec![on("vip", Test::Ne(Value::Bool(false))), on("name", Test::Ne(text("Ann")))]),
         ]),
     ];
-    let scope = QueryScope { org_id: OrgId::new(), module_id: ModuleId::new() };
+    let scope = QueryScope { org_id: OrgId::new(), module_id: ModuleId::new(), engine: listone_core::Engine::Postgres };
     for predicate in predicates {
         let AccessFilter::Where(access) = filter(predicate.clone()) else { panic!("{predicate:?} needs a filter") };
         let caller = cmp("name", Op::StartsWith, QueryValue::Text("a".into()));

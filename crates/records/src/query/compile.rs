@@ -1,7 +1,7 @@
 //! `compile` and `compile_count`: a checked query over one module, as SQL text and bind values.
 
 use listone_core::db::statement;
-use listone_core::{Error, ModuleId, OrgId, Violations};
+use listone_core::{Engine, Error, ModuleId, OrgId, Violations};
 use sea_orm::{DatabaseBackend, QueryResult, Statement, Value};
 use uuid::Uuid;
 
@@ -24,6 +24,8 @@ pub struct QueryScope {
     pub org_id: OrgId,
     /// The module listed.
     pub module_id: ModuleId,
+    /// The engine the query runs on: the SQL of some tests differs to suit its planner.
+    pub engine: Engine,
 }
 
 /// One page of a list, as the caller asked for it.
@@ -192,6 +194,7 @@ fn base_conditions(scope: QueryScope, params: &mut Params) -> String {
     let module = params.push(Value::Uuid(Some(scope.module_id.as_uuid())));
     let sql = format!("r.org_id = {org} AND r.module_id = {module} AND r.deleted_at_us IS NULL");
     params.scope = Some((org, module));
+    params.probe_ranges = scope.engine == Engine::Sqlite;
     sql
 }
 
@@ -264,7 +267,7 @@ mod tests {
     use crate::query::token::PageToken;
 
     fn scope() -> QueryScope {
-        QueryScope { org_id: OrgId::new(), module_id: ModuleId::new() }
+        QueryScope { org_id: OrgId::new(), module_id: ModuleId::new(), engine: Engine::Postgres }
     }
 
     fn fields() -> FieldIndex {
@@ -309,6 +312,22 @@ mod tests {
         ));
         assert_eq!(q.values.len(), 6);
         assert_eq!(q.values[2], Value::String(Some("amount".into())));
+    }
+
+    #[test]
+    fn on_sqlite_a_range_on_a_number_is_a_primary_key_probe() {
+        let filter = Filter::And(vec![
+            Filter::cmp(FieldRef::custom("amount"), Op::Gte, QueryValue::Number(10.0)),
+            Filter::cmp(FieldRef::custom("name"), Op::Eq, QueryValue::Text("x".into())),
+        ]);
+        let sqlite = QueryScope { engine: Engine::Sqlite, ..scope() };
+        let q = compile(sqlite, &query(Some(filter), Vec::new()), &fields(), &NoBlindIndex).unwrap();
+        assert!(q.sql.contains(
+            "(SELECT i.value_num FROM record_index i WHERE i.org_id = $1 AND i.record_id = r.id \
+             AND i.field_id = $3 AND i.ordinal = 0) >= $4"
+        ));
+        // Text may be multi-valued: it keeps the EXISTS lookup.
+        assert!(q.sql.contains("EXISTS (SELECT 1 FROM record_index i WHERE i.org_id = $1 AND i.module_id = $2"));
     }
 
     #[test]

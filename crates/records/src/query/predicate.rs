@@ -18,6 +18,14 @@ pub(crate) enum ColumnKind {
     Blind,
 }
 
+impl ColumnKind {
+    /// Whether a custom field of this kind holds at most one index row (ordinal 0): numbers,
+    /// decimals, times and booleans; text may be a multi-picklist's several values.
+    pub(crate) const fn is_single_valued(self) -> bool {
+        matches!(self, ColumnKind::Number | ColumnKind::Int | ColumnKind::Time | ColumnKind::Bool)
+    }
+}
+
 /// A resolved field: a system column or an indexed custom field.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Column {

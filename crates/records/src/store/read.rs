@@ -158,7 +158,7 @@ impl RecordStore {
         let def = &module.definition;
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
         let indexer = keys.blind_indexer(self.db.conn(), org, module.id, def).await?;
-        let scope = QueryScope { org_id: org, module_id: module.id };
+        let scope = QueryScope { org_id: org, module_id: module.id, engine: self.db.engine() };
         let compiled = compile_count(scope, filter, cap, &field_index(def), &indexer)?;
         let txn = self.begin_query().await?;
         let counted = count(&txn, &compiled).await?;
@@ -226,7 +226,12 @@ impl RecordStore {
         // happen inside the read transaction.
         let compiled = {
             let indexer = keys.blind_indexer(self.db.conn(), org, module.id, def).await?;
-            compile(QueryScope { org_id: org, module_id: module.id }, query, &field_index(def), &indexer)?
+            compile(
+                QueryScope { org_id: org, module_id: module.id, engine: self.db.engine() },
+                query,
+                &field_index(def),
+                &indexer,
+            )?
         };
         let txn = self.begin_query().await?;
         let page = fetch_page(&txn, &compiled).await?;
