@@ -95,6 +95,9 @@ fn check_picklist(values: &[String], path: &str, report: &mut Report) {
         let item = format!("{path}[{i}]");
         if value.trim().is_empty() || value.trim() != value {
             report.add(&item, "invalid_picklist_value", "must be non-empty without surrounding spaces");
+        } else if value.chars().any(char::is_control) {
+            // A record's value is one of these verbatim: a NUL cannot even be stored on PostgreSQL.
+            report.add(&item, "invalid_picklist_value", "must not contain control characters");
         } else if value.chars().count() > MAX_PICKLIST_VALUE_LEN {
             report.add(&item, "too_long", format!("must be at most {MAX_PICKLIST_VALUE_LEN} characters"));
         }

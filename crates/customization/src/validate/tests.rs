@@ -51,7 +51,11 @@ fn definition_with_many_problems_reports_every_one() {
         FieldDef::new("Bad Key", "", FieldType::Text),
         name(),
         name(),
-        FieldDef::new("stage", "Stage", FieldType::Picklist { values: vec!["a".into(), "a".into(), " ".into()] }),
+        FieldDef::new(
+            "stage",
+            "Stage",
+            FieldType::Picklist { values: vec!["a".into(), "a".into(), " ".into(), "b\u{0}c".into()] },
+        ),
         FieldDef::new("owner_id", "Owner", FieldType::Text),
         FieldDef::new("client", "Client", FieldType::Lookup { target: "nowhere".into() }),
     ]);
@@ -68,6 +72,7 @@ fn definition_with_many_problems_reports_every_one() {
         ("fields[2].key", "duplicate_key"),
         ("fields.stage.type.values[1]", "duplicate_picklist_value"),
         ("fields.stage.type.values[2]", "invalid_picklist_value"),
+        ("fields.stage.type.values[3]", "invalid_picklist_value"),
         ("fields.owner_id.key", "reserved_key"),
         ("fields.client.type.target", "unknown_module"),
     ] {

@@ -42,6 +42,6 @@ pub use predicate::{AccessPredicate, compile};
 pub use principal::AccessPrincipal;
 pub use store::{AccessPolicyStore, StoredPolicy};
 pub use validate::{
-    FieldCatalog, MAX_CRITERIA_CONDITIONS, MAX_CRITERIA_DEPTH, MAX_IN_VALUES, MAX_MANUAL_SHARES, MAX_ROLES,
-    MAX_SHARING_RULES, MAX_TEXT_VALUE_CHARS,
+    FieldCatalog, MAX_CRITERIA_CONDITIONS, MAX_CRITERIA_DEPTH, MAX_EXACT_NUMBER, MAX_IN_VALUES, MAX_MANUAL_SHARES,
+    MAX_ROLES, MAX_SHARING_RULES, MAX_TEXT_VALUE_CHARS,
 };

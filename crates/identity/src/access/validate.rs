@@ -23,6 +23,9 @@ pub const MAX_CRITERIA_CONDITIONS: usize = 20;
 pub const MAX_IN_VALUES: usize = 100;
 /// Longest text value in a condition, in characters.
 pub const MAX_TEXT_VALUE_CHARS: usize = 255;
+/// Largest magnitude of a number in a condition: 2^53 - 1, the last integer every engine
+/// compares exactly (indexed numbers are doubles).
+pub const MAX_EXACT_NUMBER: u64 = (1 << 53) - 1;
 
 /// Which modules and fields exist, and what kind of value each field holds (the customization
 /// crate's metadata, seen through the little the access engine needs).
@@ -191,6 +194,12 @@ fn check_test(test: &Test, kind: ValueKind, at: &str, v: &mut Violations) {
     let too_long =
         test.operands().iter().any(|o| matches!(o, Value::Text(t) if t.chars().count() > MAX_TEXT_VALUE_CHARS));
     v.check(too_long, at, "text values are at most 255 characters");
+    // Values no record can hold, or that lists could only approximate (fields are indexed as
+    // doubles): refused rather than kept as a rule that silently matches less than it says.
+    let control = test.operands().iter().any(|o| matches!(o, Value::Text(t) if t.chars().any(char::is_control)));
+    v.check(control, at, "text values must not contain control characters");
+    let inexact = test.operands().iter().any(|o| matches!(o, Value::Number(n) if n.unsigned_abs() > MAX_EXACT_NUMBER));
+    v.check(inexact, at, "numbers must be within ±9007199254740991 (2^53 - 1)");
 }
 
 #[cfg(test)]
@@ -292,6 +301,19 @@ mod tests {
         policy.rules = vec![rule(deep), rule(wide), rule(many)];
         let fields = fields_of(policy.validate(&catalog()).unwrap_err());
         assert_eq!(fields, vec!["roles", "rules[0].criteria", "rules[1].criteria", "rules[2].criteria.where.test"]);
+    }
+
+    #[test]
+    fn values_no_record_holds_or_lists_could_only_approximate_are_refused() {
+        let mut policy = AccessPolicy::new(OrgId::new());
+        let exact = (1_i64 << 53) - 1;
+        policy.rules = vec![
+            rule(Criteria::test("region", Test::Eq(Value::Text("EM\u{0}EA".into())))),
+            rule(Criteria::test("score", Test::Gte(Value::Number(exact + 1)))),
+            rule(Criteria::test("score", Test::In(vec![Value::Number(-exact), Value::Number(exact)]))),
+        ];
+        let fields = fields_of(policy.validate(&catalog()).unwrap_err());
+        assert_eq!(fields, vec!["rules[0].criteria.where.test", "rules[1].criteria.where.test"]);
     }
 
     #[test]
