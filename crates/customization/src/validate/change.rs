@@ -40,6 +40,23 @@ pub fn validate_change(old: &ModuleDef, new: &ModuleDef) -> Result<(), Report> {
                 "an existing field's protection cannot change",
             );
         }
+        // Index rows and unique claims are written with each record: an existing field that
+        // starts being indexed or unique would have none for the records already stored, so
+        // filters would read them as empty and duplicates among them would pass unseen.
+        if after.rules.indexed && !before.rules.indexed {
+            report.add(
+                format!("{path}.rules.indexed"),
+                "indexed_added",
+                "an existing field cannot become indexed: its stored values have no index rows (add a new indexed field)",
+            );
+        }
+        if after.rules.unique && !before.rules.unique {
+            report.add(
+                format!("{path}.rules.unique"),
+                "unique_added",
+                "an existing field cannot become unique: its stored values were never checked (add a new unique field)",
+            );
+        }
         if after.standard != before.standard {
             report.add(format!("{path}.standard"), "immutable", "whether a field is standard cannot change");
         }

@@ -234,6 +234,24 @@ fn change_refuses_type_and_protection_changes_and_standard_field_removal() {
 }
 
 #[test]
+fn an_existing_field_cannot_start_being_indexed_or_unique_but_a_new_one_can() {
+    let old = custom(vec![name(), FieldDef::new("code", "Code", FieldType::Text)]);
+    let mut new = next_version(&old);
+    new.fields[1] = FieldDef::new("code", "Code", FieldType::Text).indexed().unique();
+    let report = validate_change(&old, &new).unwrap_err();
+    assert!(report.has_at("fields.code.rules.indexed", "indexed_added"), "{report:?}");
+    assert!(report.has_at("fields.code.rules.unique", "unique_added"), "{report:?}");
+
+    // A new field has no stored values to index; dropping the rules needs no migration either.
+    let mut added = next_version(&old);
+    added.fields.push(FieldDef::new("ref", "Reference", FieldType::Text).indexed().unique());
+    assert_eq!(validate_change(&old, &added), Ok(()));
+    let mut dropped = next_version(&added);
+    dropped.fields[2] = FieldDef::new("ref", "Reference", FieldType::Text);
+    assert_eq!(validate_change(&added, &dropped), Ok(()));
+}
+
+#[test]
 fn change_allows_new_fields_label_edits_picklist_growth_and_custom_field_removal() {
     let mut old = custom(vec![
         name(),
