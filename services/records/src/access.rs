@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use listone_audit::{AuditActor, AuditEvent, AuditRecorder, Outcome, RequestContext, ScopeDenial};
 use listone_core::auth::{Authenticator, RequestMeta};
-use listone_core::{App, Database, Error, OrgId, Principal, RecordId, SharedClock, UserId, Violations};
+use listone_core::{App, Database, Error, OrgId, Principal, SharedClock, Violations};
 use listone_customization::{ModuleDef, ModuleStore};
 use listone_identity::access::{AccessPolicy, AccessPolicyStore, FieldCatalog, ObjectRight, ValueKind, explain};
 use listone_proto::access::v1 as pb;
@@ -16,6 +16,7 @@ use listone_records::access::{CriteriaFields, criteria_kind};
 use listone_records::{Reader, RecordStore};
 use tonic::{Request, Response, Status};
 
+use crate::decode;
 use crate::values::struct_from_json;
 
 /// Read and replace the access policy, and explain access.
@@ -105,20 +106,6 @@ fn right_of(right: i32, v: &mut Violations) -> Option<ObjectRight> {
     }
 }
 
-fn uuid_at<T>(path: &str, text: &str, v: &mut Violations, make: fn(uuid::Uuid) -> T) -> Option<T> {
-    match uuid::Uuid::parse_str(text) {
-        Ok(id) => Some(make(id)),
-        Err(_) if text.is_empty() => {
-            v.add(path, "required");
-            None
-        }
-        Err(_) => {
-            v.add(path, "invalid_id: is not an id");
-            None
-        }
-    }
-}
-
 fn encode_policy(policy: &AccessPolicy) -> Result<String, Error> {
     serde_json::to_string(policy).map_err(|e| Error::internal(format!("policy encode: {e}")))
 }
@@ -159,7 +146,8 @@ impl AccessPolicyService for AccessApi {
         let req = request.into_inner();
         let org = principal.org_id;
         let catalog = self.catalog(org).await?;
-        let policy = AccessPolicy::parse(&req.policy_json, &catalog).map_err(under_document)?;
+        // Decoded here, validated once by the store against the same catalog.
+        let policy = AccessPolicy::from_json(&req.policy_json).map_err(under_document)?;
         let stored = self
             .policies
             .replace(org, App::Crm, policy, req.expected_version, &catalog, AuditActor::from(&principal), ctx)
@@ -178,10 +166,10 @@ impl AccessPolicyService for AccessApi {
         let (principal, ctx) = self.admin(&request, "ExplainAccess").await?;
         let req = request.into_inner();
         let mut v = Violations::new();
-        let user = uuid_at("user_id", &req.user_id, &mut v, UserId::from_uuid);
-        let record = uuid_at("record_id", &req.record_id, &mut v, RecordId::from_uuid);
+        let user = decode::user_id("user_id", &req.user_id, &mut v);
+        let record = decode::record_id("record_id", &req.record_id, &mut v);
         let right = right_of(req.right, &mut v);
-        v.check(req.module.is_empty(), "module", "required");
+        decode::module_key("module", &req.module, &mut v);
         v.into_result()?;
         let (Some(user), Some(record), Some(right)) = (user, record, right) else {
             return Err(Error::invalid("request", "incomplete").into());

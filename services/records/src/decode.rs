@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use listone_core::{Actor, Principal, RecordId, Violations};
+use listone_core::{Actor, Principal, RecordId, UserId, Violations};
 use listone_customization::field::is_valid_key;
 use prost_types::Struct;
 use serde_json::{Map, Value as Json};
@@ -30,6 +30,21 @@ pub(crate) fn record_id(path: &str, text: &str, v: &mut Violations) -> Option<Re
         Ok(id) => Some(id),
         Err(_) => {
             v.add(path, "invalid_id: is not a record id");
+            None
+        }
+    }
+}
+
+/// User id `text` at `path`.
+pub(crate) fn user_id(path: &str, text: &str, v: &mut Violations) -> Option<UserId> {
+    if text.is_empty() {
+        v.add(path, "required: a user id is required");
+        return None;
+    }
+    match UserId::parse(text) {
+        Ok(id) => Some(id),
+        Err(_) => {
+            v.add(path, "invalid_id: is not a user id");
             None
         }
     }

@@ -73,11 +73,17 @@ impl AccessPolicy {
     /// Reads a policy from its stored JSON and validates it; an unparsable policy is refused
     /// whole, and the error gives only the position, never the text.
     pub fn parse(json: &str, catalog: &dyn FieldCatalog) -> Result<Self, Error> {
-        let policy: AccessPolicy = serde_json::from_str(json).map_err(|e| {
-            Error::invalid("policy", format!("is not a valid access policy (line {}, column {})", e.line(), e.column()))
-        })?;
+        let policy = Self::from_json(json)?;
         policy.validate(catalog)?;
         Ok(policy)
+    }
+
+    /// Reads a policy's JSON without validating it (for a caller that validates later, such as
+    /// [`super::AccessPolicyStore::replace`]); the error gives only the position, never the text.
+    pub fn from_json(json: &str) -> Result<Self, Error> {
+        serde_json::from_str(json).map_err(|e| {
+            Error::invalid("policy", format!("is not a valid access policy (line {}, column {})", e.line(), e.column()))
+        })
     }
 
     fn check_roles(&self, catalog: &dyn FieldCatalog, v: &mut Violations) {
