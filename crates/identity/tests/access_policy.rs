@@ -52,7 +52,7 @@ async fn a_policy_is_versioned_replaced_whole_and_audited() {
     let acme = f.org("acme").await;
 
     let empty = store.get(acme, App::Crm).await.unwrap();
-    assert_eq!((empty.version, empty.policy), (0, AccessPolicy::new(acme)), "never set: the empty policy");
+    assert_eq!((empty.version, empty.policy), (0, AccessPolicy::starter(acme)), "never set: the starter policy");
 
     let first =
         store.replace(acme, App::Crm, sales_policy(acme), 0, &catalog(), admin(), Default::default()).await.unwrap();
@@ -153,4 +153,68 @@ async fn a_principal_has_its_effective_roles_groups_and_the_holders_of_roles_bel
     // Another organization's user is not found.
     let globex = f.org("globex").await;
     assert!(matches!(store.principal(&policy, globex, rob, App::Crm).await, Err(Error::NotFound { .. })));
+}
+
+#[tokio::test]
+async fn the_policy_in_force_follows_every_replace_and_is_parsed_once_per_version() {
+    let f = Fixture::new().await;
+    let store = store(&f);
+    let (acme, globex) = (f.org("acme").await, f.org("globex").await);
+    let starter = store.in_force(acme, App::Crm).await.unwrap();
+    assert_eq!((starter.version, &*starter.policy), (0, &AccessPolicy::starter(acme)));
+
+    store.replace(acme, App::Crm, sales_policy(acme), 0, &catalog(), admin(), Default::default()).await.unwrap();
+    let first = store.in_force(acme, App::Crm).await.unwrap();
+    assert_eq!((first.version, &*first.policy), (1, &sales_policy(acme)), "the next call sees the replace");
+    let again = store.in_force(acme, App::Crm).await.unwrap();
+    assert!(std::sync::Arc::ptr_eq(&first.policy, &again.policy), "an unchanged version is not parsed again");
+
+    // A replace made by another process (another store, its own memory) is seen too.
+    let mut second = sales_policy(acme);
+    second.defaults.insert("contacts".into(), OrgDefault::PublicRead);
+    let other = self::store(&f);
+    other.replace(acme, App::Crm, second.clone(), 1, &catalog(), admin(), Default::default()).await.unwrap();
+    let seen = store.in_force(acme, App::Crm).await.unwrap();
+    assert_eq!((seen.version, &*seen.policy), (2, &second));
+
+    assert_eq!(store.in_force(globex, App::Crm).await.unwrap().version, 0, "per organization");
+    assert_eq!(store.in_force(acme, App::Hrms).await.unwrap().version, 0, "per app");
+}
+
+#[tokio::test]
+async fn a_principal_from_token_roles_reads_groups_and_reports_only_when_the_policy_uses_them() {
+    let f = Fixture::new().await;
+    let (store, roles) = (store(&f), roles(&f));
+    let acme = f.org("acme").await;
+    let (mia, rob) = (f.user(acme, "mia").await, f.user(acme, "rob").await);
+    f.users.assign_app(acme, rob, App::Crm, admin(), Default::default()).await.unwrap();
+    let set = |r: &[&str]| r.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    roles.set_user_roles(acme, rob, App::Crm, &set(&["sales.rep"]), admin(), Default::default()).await.unwrap();
+    let team = f.groups.create(acme, "EMEA", None, admin(), Default::default()).await.unwrap();
+    f.groups.add_member(acme, team.id, mia, admin(), Default::default()).await.unwrap();
+    let token_roles = |r: &[&str]| r.iter().map(|s| (*s).to_owned()).collect();
+
+    // No rule or share names a group: membership is not looked up.
+    let policy = sales_policy(acme);
+    let manager = store.principal_holding(&policy, acme, mia, App::Crm, token_roles(&["sales.manager"])).await.unwrap();
+    assert_eq!(manager.roles, token_roles(&["sales.manager"]), "the token's roles, as carried");
+    assert!(manager.groups.is_empty());
+    assert_eq!(manager.subordinates, [rob].into_iter().collect(), "holders of roles below, from the database");
+
+    // A share to a group: the groups are read.
+    let mut shared = policy.clone();
+    shared.shares.push(listone_identity::access::ManualShare {
+        module: "contacts".into(),
+        record: listone_core::RecordId::new(),
+        with: listone_identity::access::ShareRecipient::Group(team.id),
+        access: listone_identity::access::ShareAccess::Read,
+        expires_at: f.shared_clock.now() + chrono::Duration::days(1),
+    });
+    let member = store.principal_holding(&shared, acme, mia, App::Crm, token_roles(&["sales.rep"])).await.unwrap();
+    assert_eq!(member.groups, [team.id].into_iter().collect());
+    assert!(member.subordinates.is_empty(), "nobody holds the intern role");
+
+    // Without roles nothing is looked up and nothing is granted.
+    let nobody = store.principal_holding(&shared, acme, mia, App::Crm, token_roles(&[])).await.unwrap();
+    assert!(nobody.groups.is_empty() && nobody.subordinates.is_empty());
 }

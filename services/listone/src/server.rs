@@ -243,6 +243,14 @@ async fn routes(ctx: &AppContext, serve: &ServeSettings) -> Result<Routes, Start
         .build_v1alpha()
         .map_err(reflection)?;
 
+    // One policy store for the record and access services: they share its parsed policies.
+    let policies = AccessPolicyStore::new(
+        ctx.db.clone(),
+        ctx.clock.clone(),
+        ctx.audit_recorder.clone(),
+        ctx.identity.roles.clone(),
+        ctx.identity.groups.clone(),
+    );
     let routes = Routes::from(crate::http::router(ctx.clone(), limit))
         .add_service(health.max_decoding_message_size(limit))
         .add_service(reflection_v1.max_decoding_message_size(limit))
@@ -268,12 +276,13 @@ async fn routes(ctx: &AppContext, serve: &ServeSettings) -> Result<Routes, Start
                 ctx.audit_recorder.clone(),
                 ctx.clock.clone(),
                 ctx.authenticator.clone(),
+                policies.clone(),
             )
             .with_read_audit(ctx.audit_batcher.clone())
             .into_server()
             .max_decoding_message_size(limit),
         )
-        .add_service(access_api(ctx).into_server().max_decoding_message_size(limit));
+        .add_service(access_api(ctx, policies).into_server().max_decoding_message_size(limit));
     let identity = IdentityApi::new(
         ctx.identity.clone(),
         ctx.db.clone(),
@@ -285,14 +294,7 @@ async fn routes(ctx: &AppContext, serve: &ServeSettings) -> Result<Routes, Start
 }
 
 /// The access administration service over the identity stores, modules and records of `ctx`.
-fn access_api(ctx: &AppContext) -> AccessApi {
-    let policies = AccessPolicyStore::new(
-        ctx.db.clone(),
-        ctx.clock.clone(),
-        ctx.audit_recorder.clone(),
-        ctx.identity.roles.clone(),
-        ctx.identity.groups.clone(),
-    );
+fn access_api(ctx: &AppContext, policies: AccessPolicyStore) -> AccessApi {
     let modules = ModuleStore::new(ctx.db.clone(), ctx.audit_recorder.clone(), ctx.clock.clone());
     let records = RecordStore::new(
         ctx.db.clone(),

@@ -123,7 +123,7 @@ async fn the_policy_round_trips_with_versions_and_is_validated_as_a_whole() {
     let empty = empty.into_inner();
     assert_eq!(empty.version, 0);
     let parsed: AccessPolicy = serde_json::from_str(&empty.policy_json).unwrap();
-    assert_eq!(parsed, AccessPolicy::new(acme.id), "never set: nobody has any right");
+    assert_eq!(parsed, AccessPolicy::starter(acme.id), "never set: the starter policy, only admin has rights");
 
     let stored = replace(&server, token, &policy(acme.id), 0).await.unwrap();
     assert_eq!(stored.version, 1);
@@ -175,7 +175,8 @@ async fn the_policy_round_trips_with_versions_and_is_validated_as_a_whole() {
 }
 
 async fn contact(server: &TestServer, org: &Org, owner: UserId, last_name: &str) -> String {
-    let token = records_support::user_token(server, org.id, owner, &[WRITE]);
+    // An import client: the policy under test need not let anyone create.
+    let token = records_support::service_token(server, org.id, &[WRITE]);
     let request = listone_proto::records::v1::CreateRecordRequest {
         module: "contacts".into(),
         fields: Some(fields(json!({ "first_name": "Ada", "last_name": last_name }))),

@@ -11,6 +11,11 @@
 //!   changes as returned.
 //! - `service`: the RPCs.
 //!
+//! Access: a user's calls go through the record store acting for them ([`RecordStore::acting_for`])
+//! under the organization's CRM access policy in force ([`AccessPolicyStore::in_force`]), with
+//! the CRM roles their token carries (a token of another app: the roles stored now). Service
+//! clients act within their OAuth scopes, without a policy.
+//!
 //! Standard modules: an organization that has none of the standard catalog gets it installed
 //! (by the platform actor) the first time a call names a standard module, as the module API
 //! does, because organizations are created outside this service.
@@ -27,11 +32,13 @@ use std::sync::Arc;
 
 use listone_audit::{AuditBatcher, AuditRecorder, RequestContext, ScopeDenial};
 use listone_core::auth::{Authenticator, RequestMeta};
-use listone_core::{Database, Error, FieldViolation, OrgId, Principal, SharedClock};
+use listone_core::{App, Database, Error, FieldViolation, OrgId, Principal, SharedClock};
 use listone_crypto::KeyRing;
 use listone_customization::{FALLBACK_CURRENCY, ModuleStore, STANDARD_MODULE_KEYS};
+use listone_identity::access::AccessPolicyStore;
 use listone_proto::records::v1::record_service_server::RecordServiceServer;
 use listone_records::RecordStore;
+use listone_records::access::AccessGuard;
 use tonic::{Request, Status};
 
 pub use decode::{DEFAULT_PURPOSE, MAX_FIELD_KEYS, MAX_PURPOSE_CHARS};
@@ -47,25 +54,28 @@ pub struct RecordApi {
     db: Database,
     audit: AuditRecorder,
     auth: Arc<dyn Authenticator>,
+    policies: AccessPolicyStore,
     default_currency: String,
 }
 
 impl RecordApi {
-    /// Builds the service over the local record and module stores of `db`, sealing with `keys`
-    /// and auditing changes, personal reads and refusals with `audit`. Call it inside a tokio
-    /// runtime: it starts the store's create batcher.
+    /// Builds the service over the local record and module stores of `db`, sealing with `keys`,
+    /// auditing changes, personal reads and refusals with `audit`, and applying the access
+    /// policies of `policies` to users. Call it inside a tokio runtime: it starts the store's
+    /// create batcher.
     pub fn local(
         db: Database,
         keys: Arc<KeyRing>,
         audit: AuditRecorder,
         clock: SharedClock,
         auth: Arc<dyn Authenticator>,
+        policies: AccessPolicyStore,
     ) -> Self {
         let modules = ModuleStore::new(db.clone(), audit.clone(), clock.clone());
         // Concurrent creates share transactions (group commit); each still answers on its own.
         let store =
             RecordStore::new(db.clone(), keys, audit.clone(), clock.clone(), modules.clone()).with_create_batching();
-        Self { store, modules, db, audit, auth, default_currency: FALLBACK_CURRENCY.to_owned() }
+        Self { store, modules, db, audit, auth, policies, default_currency: FALLBACK_CURRENCY.to_owned() }
     }
 
     /// The same service, recording personal-data reads through `batcher` (group commit) rather
@@ -101,6 +111,21 @@ impl RecordApi {
             return Err(denied.into());
         }
         Ok((principal, ctx))
+    }
+
+    /// The record store as `principal` may use it: acting for a user under the CRM access policy
+    /// in force; as it is for service clients, whose scopes were checked already.
+    async fn store_for(&self, principal: &Principal) -> Result<RecordStore, Status> {
+        let Some(user) = principal.user_id() else { return Ok(self.store.clone()) };
+        let org = principal.org_id;
+        let in_force = self.policies.in_force(org, App::Crm).await?;
+        let policy = &in_force.policy;
+        let access = if principal.app == App::Crm {
+            self.policies.principal_holding(policy, org, user, App::Crm, principal.roles.clone()).await?
+        } else {
+            self.policies.principal(policy, org, user, App::Crm).await?
+        };
+        Ok(self.store.acting_for(AccessGuard::new(Arc::clone(policy), access)))
     }
 
     /// Runs `op`, and once more after installing the standard catalog when it found no module

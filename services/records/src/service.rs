@@ -45,6 +45,7 @@ fn history_page(size: u32, token: &str, v: &mut Violations) -> (u32, u64) {
 impl RecordService for RecordApi {
     async fn create_record(&self, request: Request<pb::CreateRecordRequest>) -> Result<Response<pb::Record>, Status> {
         let (principal, ctx) = self.principal(&request, scopes::WRITE, "CreateRecord").await?;
+        let store = &self.store_for(&principal).await?;
         let req = request.into_inner();
         let mut v = Violations::new();
         decode::module_key("module", &req.module, &mut v);
@@ -55,7 +56,7 @@ impl RecordService for RecordApi {
         let (values, actor, ctx) = (&values, &actor, &ctx);
         let record = self
             .in_catalog(org, &[module], ctx, move || async move {
-                self.store.create(org, module, values.clone(), owner, actor.clone(), ctx.clone(), SOURCE).await
+                store.create(org, module, values.clone(), owner, actor.clone(), ctx.clone(), SOURCE).await
             })
             .await?;
         Ok(Response::new(encode::record_to_pb(module, &record)))
@@ -63,6 +64,7 @@ impl RecordService for RecordApi {
 
     async fn get_record(&self, request: Request<pb::GetRecordRequest>) -> Result<Response<pb::Record>, Status> {
         let (principal, ctx) = self.principal(&request, scopes::READ, "GetRecord").await?;
+        let store = &self.store_for(&principal).await?;
         let req = request.into_inner();
         let mut v = Violations::new();
         decode::module_key("module", &req.module, &mut v);
@@ -76,7 +78,7 @@ impl RecordService for RecordApi {
         let fields = fields.as_deref();
         let record = self
             .in_catalog(org, &[module], &ctx, move || async move {
-                self.store.get(org, module, id, fields, reader.clone()).await
+                store.get(org, module, id, fields, reader.clone()).await
             })
             .await
             .map_err(|e| renamed(e, read_path))?;
@@ -85,6 +87,7 @@ impl RecordService for RecordApi {
 
     async fn update_record(&self, request: Request<pb::UpdateRecordRequest>) -> Result<Response<pb::Record>, Status> {
         let (principal, ctx) = self.principal(&request, scopes::WRITE, "UpdateRecord").await?;
+        let store = &self.store_for(&principal).await?;
         let req = request.into_inner();
         let mut v = Violations::new();
         decode::module_key("module", &req.module, &mut v);
@@ -99,7 +102,7 @@ impl RecordService for RecordApi {
         let record = self
             .in_catalog(org, &[module], ctx, move || async move {
                 let (changes, who, from) = (values.clone(), actor.clone(), ctx.clone());
-                self.store.update(org, module, id, changes, mask, version, who, from, SOURCE).await
+                store.update(org, module, id, changes, mask, version, who, from, SOURCE).await
             })
             .await?;
         Ok(Response::new(encode::record_to_pb(module, &record)))
@@ -110,6 +113,7 @@ impl RecordService for RecordApi {
         request: Request<pb::DeleteRecordRequest>,
     ) -> Result<Response<pb::DeleteRecordResponse>, Status> {
         let (principal, ctx) = self.principal(&request, scopes::WRITE, "DeleteRecord").await?;
+        let store = &self.store_for(&principal).await?;
         let req = request.into_inner();
         let mut v = Violations::new();
         decode::module_key("module", &req.module, &mut v);
@@ -122,7 +126,7 @@ impl RecordService for RecordApi {
         let (org, actor, module) = (principal.org_id, AuditActor::from(&principal), req.module.as_str());
         let (actor, ctx, expected) = (&actor, &ctx, req.expected_version);
         self.in_catalog(org, &[module], ctx, move || async move {
-            self.store.delete(org, module, id, expected, actor.clone(), ctx.clone()).await
+            store.delete(org, module, id, expected, actor.clone(), ctx.clone()).await
         })
         .await?;
         Ok(Response::new(pb::DeleteRecordResponse {}))
@@ -133,6 +137,7 @@ impl RecordService for RecordApi {
         request: Request<pb::ListRecordsRequest>,
     ) -> Result<Response<pb::ListRecordsResponse>, Status> {
         let (principal, ctx) = self.principal(&request, scopes::READ, "ListRecords").await?;
+        let store = &self.store_for(&principal).await?;
         let req = request.into_inner();
         let mut v = Violations::new();
         decode::module_key("module", &req.module, &mut v);
@@ -153,7 +158,7 @@ impl RecordService for RecordApi {
                     page_size: req.page_size,
                     page_token: req.page_token.clone(),
                 };
-                self.store.list(org, module, &query, fields, reader.clone()).await
+                store.list(org, module, &query, fields, reader.clone()).await
             })
             .await
             .map_err(|e| renamed(e, |p| read_path(&filter::request_path(p, req.filter.as_ref()))))?;
@@ -168,6 +173,7 @@ impl RecordService for RecordApi {
         request: Request<pb::CountRecordsRequest>,
     ) -> Result<Response<pb::CountRecordsResponse>, Status> {
         let (principal, ctx) = self.principal(&request, scopes::READ, "CountRecords").await?;
+        let store = &self.store_for(&principal).await?;
         let req = request.into_inner();
         let mut v = Violations::new();
         decode::module_key("module", &req.module, &mut v);
@@ -180,7 +186,7 @@ impl RecordService for RecordApi {
         let count = self
             .in_catalog(org, &[module], &ctx, move || async move {
                 let filter = self.query_parts(org, module, req.filter.as_ref(), None).await?;
-                self.store.count(org, module, filter.as_ref(), req.cap).await
+                store.count(org, module, filter.as_ref(), req.cap).await
             })
             .await
             .map_err(|e| renamed(e, |p| filter::request_path(p, req.filter.as_ref())))?;
@@ -192,6 +198,7 @@ impl RecordService for RecordApi {
         request: Request<pb::ListRelatedRecordsRequest>,
     ) -> Result<Response<pb::ListRelatedRecordsResponse>, Status> {
         let (principal, ctx) = self.principal(&request, scopes::READ, "ListRelatedRecords").await?;
+        let store = &self.store_for(&principal).await?;
         let req = request.into_inner();
         let mut v = Violations::new();
         decode::module_key("module", &req.module, &mut v);
@@ -212,7 +219,7 @@ impl RecordService for RecordApi {
             .in_catalog(org, &[module, related], &ctx, move || async move {
                 // The record the list hangs off must be a live record of `module` in this org;
                 // no field is read, so this is not a personal-data read.
-                self.store.get(org, module, id, Some(NO_FIELDS), reader.clone()).await?;
+                store.get(org, module, id, Some(NO_FIELDS), reader.clone()).await?;
                 let target = self.modules.get_module(org, related).await?;
                 let links_here = target
                     .definition
@@ -225,7 +232,7 @@ impl RecordService for RecordApi {
                 let query =
                     RecordQuery { page_size: req.page_size, page_token: req.page_token.clone(), ..Default::default() };
                 let via = req.via_field.as_str();
-                self.store.list_related(org, related, via, id, &query, fields, reader.clone()).await
+                store.list_related(org, related, via, id, &query, fields, reader.clone()).await
             })
             .await
             .map_err(|e| renamed(e, read_path))?;
@@ -240,6 +247,7 @@ impl RecordService for RecordApi {
         request: Request<pb::ListFieldHistoryRequest>,
     ) -> Result<Response<pb::ListFieldHistoryResponse>, Status> {
         let (principal, ctx) = self.principal(&request, scopes::READ, "ListFieldHistory").await?;
+        let store = &self.store_for(&principal).await?;
         let req = request.into_inner();
         let mut v = Violations::new();
         decode::module_key("module", &req.module, &mut v);
@@ -251,9 +259,8 @@ impl RecordService for RecordApi {
         let (org, actor, module) = (principal.org_id, AuditActor::from(&principal), req.module.as_str());
         let reader = &Reader { actor: &actor, ctx: &ctx, purpose: &purpose };
         let page = HistoryPage { skip: start, size };
-        let (changes, more) = self
-            .in_catalog(org, &[module], &ctx, move || self.store.history(org, module, id, page, reader.clone()))
-            .await?;
+        let (changes, more) =
+            self.in_catalog(org, &[module], &ctx, move || store.history(org, module, id, page, reader.clone())).await?;
         // History is append-only and oldest first, so a position is a stable page token.
         let next_page_token = if more { (start + changes.len() as u64).to_string() } else { String::new() };
         Ok(Response::new(pb::ListFieldHistoryResponse {
@@ -267,6 +274,7 @@ impl RecordService for RecordApi {
         request: Request<pb::BulkCreateRecordsRequest>,
     ) -> Result<Response<pb::BulkCreateRecordsResponse>, Status> {
         let (principal, ctx) = self.principal(&request, scopes::WRITE, "BulkCreateRecords").await?;
+        let store = &self.store_for(&principal).await?;
         let req = request.into_inner();
         let mut v = Violations::new();
         decode::module_key("module", &req.module, &mut v);
@@ -282,7 +290,7 @@ impl RecordService for RecordApi {
         let (records, actor, ctx) = (&records, &actor, &ctx);
         let created = self
             .in_catalog(org, &[module], ctx, move || async move {
-                self.store.bulk_create(org, module, records.clone(), owner, actor.clone(), ctx.clone(), SOURCE).await
+                store.bulk_create(org, module, records.clone(), owner, actor.clone(), ctx.clone(), SOURCE).await
             })
             .await?;
         Ok(Response::new(pb::BulkCreateRecordsResponse {
@@ -295,6 +303,7 @@ impl RecordService for RecordApi {
         request: Request<pb::BulkUpdateRecordsRequest>,
     ) -> Result<Response<pb::BulkUpdateRecordsResponse>, Status> {
         let (principal, ctx) = self.principal(&request, scopes::WRITE, "BulkUpdateRecords").await?;
+        let store = &self.store_for(&principal).await?;
         let req = request.into_inner();
         let mut v = Violations::new();
         decode::module_key("module", &req.module, &mut v);
@@ -317,7 +326,7 @@ impl RecordService for RecordApi {
         let (updates, actor, ctx) = (&updates, &actor, &ctx);
         let updated = self
             .in_catalog(org, &[module], ctx, move || async move {
-                self.store.bulk_update(org, module, updates.clone(), actor.clone(), ctx.clone(), SOURCE).await
+                store.bulk_update(org, module, updates.clone(), actor.clone(), ctx.clone(), SOURCE).await
             })
             .await?;
         Ok(Response::new(pb::BulkUpdateRecordsResponse {

@@ -171,7 +171,7 @@ pub struct FieldAccess {
 /// allow-listing the field for writing. Rights are the union over the principal's roles.
 pub fn field_access(policy: &AccessPolicy, principal: &AccessPrincipal, module: &str, field: &str) -> FieldAccess {
     let listed = |allowed: fn(&FieldAllowList, &str) -> bool| {
-        policy.profiles_of(principal).any(|r| r.fields.get(module).is_some_and(|list| allowed(list, field)))
+        policy.profiles_of(principal).any(|r| r.field_lists(module).any(|list| allowed(list, field)))
     };
     let can_change = policy.has_right(principal, module, ObjectRight::Create)
         || policy.has_right(principal, module, ObjectRight::Update);

@@ -7,7 +7,9 @@ use listone_core::{RecordId, UserId};
 use serde::{Deserialize, Serialize};
 
 use super::decide::{RecordFacts, field_access};
-use super::policy::{AccessPolicy, ObjectRight, OrgDefault, RecordAccess, ShareAccess, ShareRecipient, ShareTarget};
+use super::policy::{
+    AccessPolicy, FieldAllowList, ObjectRight, OrgDefault, RecordAccess, ShareAccess, ShareRecipient, ShareTarget,
+};
 use super::principal::AccessPrincipal;
 
 /// One step of an explanation.
@@ -257,9 +259,15 @@ fn field_step(
             return true;
         }
     };
-    let lists = || policy.profiles_of(principal).filter_map(|r| r.fields.get(module).map(|list| (&r.key, list)));
-    let readable_by = lists().filter(|(_, l)| l.allows_read(field)).map(|(k, _)| k.clone()).collect();
-    let writable_by = lists().filter(|(_, l)| l.allows_write(field)).map(|(k, _)| k.clone()).collect();
+    let roles_where = |allowed: fn(&FieldAllowList, &str) -> bool| {
+        policy
+            .profiles_of(principal)
+            .filter(|r| r.field_lists(module).any(|list| allowed(list, field)))
+            .map(|r| r.key.clone())
+            .collect()
+    };
+    let readable_by = roles_where(FieldAllowList::allows_read);
+    let writable_by = roles_where(FieldAllowList::allows_write);
     let access = field_access(policy, principal, module, field);
     let granted = match needs {
         RecordAccess::Read => access.read,

@@ -35,12 +35,12 @@ pub use criteria::{Condition, Criteria, Test, Value, ValueKind};
 pub use decide::{Decision, FieldAccess, Ground, RecordFacts, decide, eval, field_access};
 pub use explain::{Explanation, Step, explain};
 pub use policy::{
-    AccessPolicy, FieldAllowList, ManualShare, ObjectRight, OrgDefault, RecordAccess, RoleProfile, ShareAccess,
-    ShareRecipient, ShareTarget, SharingRule,
+    ANY, AccessPolicy, FieldAllowList, ManualShare, ObjectRight, OrgDefault, RecordAccess, RoleProfile,
+    STARTER_ADMIN_ROLE, ShareAccess, ShareRecipient, ShareTarget, SharingRule,
 };
 pub use predicate::{AccessPredicate, compile};
 pub use principal::AccessPrincipal;
-pub use store::{AccessPolicyStore, StoredPolicy};
+pub use store::{AccessPolicyStore, PolicyInForce, StoredPolicy};
 pub use validate::{
     FieldCatalog, MAX_CRITERIA_CONDITIONS, MAX_CRITERIA_DEPTH, MAX_EXACT_NUMBER, MAX_IN_VALUES, MAX_MANUAL_SHARES,
     MAX_ROLES, MAX_SHARING_RULES, MAX_TEXT_VALUE_CHARS,

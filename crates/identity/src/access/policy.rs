@@ -11,6 +11,15 @@ use serde::{Deserialize, Serialize};
 use super::criteria::Criteria;
 use super::principal::AccessPrincipal;
 
+/// The wildcard key: in a role's `objects` and `fields` and in `defaults` it stands for every
+/// module (a module named explicitly still adds to it, and its own default wins); in a field
+/// allow-list for every field of the module, including fields added later.
+pub const ANY: &str = "*";
+
+/// The role the starter policy gives every right to: the role onboarding grants an
+/// organization's first administrator in each app.
+pub const STARTER_ADMIN_ROLE: &str = "admin";
+
 /// What a role may do with a module's records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -109,12 +118,12 @@ pub struct FieldAllowList {
 impl FieldAllowList {
     /// Whether `field` may be read (listed for reading or for writing).
     pub fn allows_read(&self, field: &str) -> bool {
-        self.read.contains(field) || self.write.contains(field)
+        self.read.contains(field) || self.read.contains(ANY) || self.allows_write(field)
     }
 
     /// Whether `field` may be written.
     pub fn allows_write(&self, field: &str) -> bool {
-        self.write.contains(field)
+        self.write.contains(field) || self.write.contains(ANY)
     }
 }
 
@@ -171,7 +180,12 @@ impl RoleProfile {
 
     /// Whether the role holds `right` on `module`.
     pub fn has(&self, module: &str, right: ObjectRight) -> bool {
-        self.objects.get(module).is_some_and(|rights| rights.contains(&right))
+        [module, ANY].iter().any(|m| self.objects.get(*m).is_some_and(|rights| rights.contains(&right)))
+    }
+
+    /// The role's field allow-lists that apply to `module`: its own and the wildcard's.
+    pub fn field_lists<'a>(&'a self, module: &'a str) -> impl Iterator<Item = &'a FieldAllowList> + 'a {
+        [module, ANY].into_iter().filter_map(|m| self.fields.get(m))
     }
 }
 
@@ -255,7 +269,8 @@ pub struct AccessPolicy {
     /// Role profiles, one per role key.
     #[serde(default)]
     pub roles: Vec<RoleProfile>,
-    /// Org-wide default per module key; a module not listed is private.
+    /// Org-wide default per module key ([`ANY`] for every module not listed); a module not
+    /// listed is private.
     #[serde(default)]
     pub defaults: BTreeMap<String, OrgDefault>,
     /// Criteria-based sharing rules.
@@ -270,6 +285,18 @@ impl AccessPolicy {
     /// An empty policy: no role has any right, every module is private.
     pub fn new(org: OrgId) -> Self {
         Self { org, roles: Vec::new(), defaults: BTreeMap::new(), rules: Vec::new(), shares: Vec::new() }
+    }
+
+    /// The policy in force for an organization that never stored one: role
+    /// [`STARTER_ADMIN_ROLE`] may do everything with every field of every module and every
+    /// module is open to it; no other role has any right until an administrator grants it.
+    pub fn starter(org: OrgId) -> Self {
+        let mut admin = RoleProfile::new(STARTER_ADMIN_ROLE).grant(ANY, ObjectRight::ALL);
+        admin.fields.insert(ANY.to_owned(), FieldAllowList { read: BTreeSet::new(), write: [ANY.to_owned()].into() });
+        let mut policy = Self::new(org);
+        policy.roles.push(admin);
+        policy.defaults.insert(ANY.to_owned(), OrgDefault::PublicReadWrite);
+        policy
     }
 
     /// The profile of role `key`, if the policy has one.
@@ -297,7 +324,7 @@ impl AccessPolicy {
 
     /// The org-wide default of `module` (private when not set).
     pub fn org_default(&self, module: &str) -> OrgDefault {
-        self.defaults.get(module).copied().unwrap_or_default()
+        self.defaults.get(module).or_else(|| self.defaults.get(ANY)).copied().unwrap_or_default()
     }
 
     /// Whether role `role` sits strictly below `ancestor` in the hierarchy. The walk is bounded
@@ -378,6 +405,36 @@ mod tests {
         policy.roles[1] = policy.roles[1].clone().grant("contacts", [ObjectRight::Read]);
         let both = AccessPrincipal::new(policy.org, UserId::new(), ["sales.rep", "sales.manager"]);
         assert!(policy.has_right(&both, "contacts", ObjectRight::Update), "rights are the union over roles");
+    }
+
+    #[test]
+    fn wildcards_cover_every_module_and_field_and_named_defaults_win() {
+        let mut policy = hierarchy();
+        policy.roles[2] = policy.roles[2].clone().grant(ANY, [ObjectRight::Read]).allow_fields(ANY, ["*"], []);
+        policy.defaults.insert(ANY.into(), OrgDefault::PublicRead);
+        policy.defaults.insert("deals".into(), OrgDefault::Private);
+        let rep = AccessPrincipal::new(policy.org, UserId::new(), ["sales.rep"]);
+        assert!(policy.has_right(&rep, "contacts", ObjectRight::Read));
+        assert!(!policy.has_right(&rep, "contacts", ObjectRight::Update));
+        let read = crate::access::field_access(&policy, &rep, "contacts", "email");
+        assert!(read.read && !read.write, "a read wildcard does not write");
+        assert_eq!(policy.org_default("contacts"), OrgDefault::PublicRead);
+        assert_eq!(policy.org_default("deals"), OrgDefault::Private, "a module's own default wins");
+    }
+
+    #[test]
+    fn the_starter_policy_opens_everything_to_admin_only() {
+        let policy = AccessPolicy::starter(OrgId::new());
+        let admin = AccessPrincipal::new(policy.org, UserId::new(), [STARTER_ADMIN_ROLE]);
+        let other = AccessPrincipal::new(policy.org, UserId::new(), ["sales.rep"]);
+        for right in ObjectRight::ALL {
+            assert!(policy.has_right(&admin, "anything", right));
+            assert!(!policy.has_right(&other, "anything", right), "another role starts with nothing");
+        }
+        let field = crate::access::field_access(&policy, &admin, "contacts", "email");
+        assert!(field.read && field.write);
+        let catalog: BTreeMap<String, BTreeMap<String, crate::access::ValueKind>> = BTreeMap::new();
+        policy.validate(&catalog).unwrap();
     }
 
     #[test]

@@ -6,15 +6,21 @@
 //!   transaction with what changed (counts and role keys, no values).
 //! - [`AccessPolicyStore::principal`]: the [`AccessPrincipal`] of a user — effective roles in the
 //!   app (none unless the user may use it), groups, and the users holding roles below theirs in
-//!   the policy's hierarchy.
+//!   the policy's hierarchy. [`AccessPolicyStore::principal_holding`] does the same for roles
+//!   the caller's token already carries, and asks the database only for what the policy uses:
+//!   groups when a rule or share names one, reports when the roles have roles below them.
+//! - [`AccessPolicyStore::in_force`]: the policy every record call applies, kept parsed in
+//!   memory and checked against the stored version on each call (one indexed lookup that returns
+//!   the document only when it changed), so a replace applies to the very next call.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
 use listone_audit::{AuditActor, AuditEvent, AuditRecorder, Outcome, RequestContext};
 use listone_core::{App, Database, Error, GroupId, OrgId, SharedClock, UserId};
 use sea_orm::{ConnectionTrait, Value};
 
-use super::policy::AccessPolicy;
+use super::policy::{AccessPolicy, ShareRecipient, ShareTarget};
 use super::principal::AccessPrincipal;
 use super::validate::FieldCatalog;
 use crate::group::GroupStore;
@@ -24,13 +30,26 @@ use crate::role::RoleStore;
 pub const REPLACE_ACTION: &str = "identity.access_policy.replace";
 /// Largest stored policy document, in bytes of JSON.
 pub const MAX_POLICY_BYTES: usize = 2 * 1024 * 1024;
+/// Most parsed policies kept in memory; past it the cache starts over (each call still checks
+/// the version, so this bounds memory, not correctness).
+pub const MAX_CACHED_POLICIES: usize = 1024;
 
-/// A policy as stored: version 0 is the empty policy of an organization that never set one.
+/// A policy as stored: version 0 is [`AccessPolicy::starter`], in force for an organization that
+/// never stored one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredPolicy {
     /// The policy.
     pub policy: AccessPolicy,
     /// Bumped by every replace; the version a replace must name.
+    pub version: u64,
+}
+
+/// A policy as record calls apply it: shared, parsed once per version.
+#[derive(Debug, Clone)]
+pub struct PolicyInForce {
+    /// The policy.
+    pub policy: Arc<AccessPolicy>,
+    /// Its stored version (0: the starter policy).
     pub version: u64,
 }
 
@@ -42,15 +61,51 @@ pub struct AccessPolicyStore {
     audit: AuditRecorder,
     roles: RoleStore,
     groups: GroupStore,
+    parsed: Arc<Mutex<HashMap<(OrgId, App), PolicyInForce>>>,
 }
 
 impl AccessPolicyStore {
     /// A store resolving principals through `roles` and `groups`, auditing with `audit`.
     pub fn new(db: Database, clock: SharedClock, audit: AuditRecorder, roles: RoleStore, groups: GroupStore) -> Self {
-        Self { db, clock, audit, roles, groups }
+        Self { db, clock, audit, roles, groups, parsed: Arc::default() }
     }
 
-    /// The policy of `org` for `app` (the empty one, version 0, when none was set).
+    /// The policy of `org` for `app` as it stands now, from memory when the stored version has
+    /// not moved: one lookup by key that returns the document only when it differs from the
+    /// version held.
+    pub async fn in_force(&self, org: OrgId, app: App) -> Result<PolicyInForce, Error> {
+        let held = self.parsed.lock().ok().and_then(|cache| cache.get(&(org, app)).cloned());
+        let held_version = held.as_ref().map_or(-1, |p| i64::try_from(p.version).unwrap_or(-1));
+        let conn = self.db.conn();
+        let stmt = listone_core::db::statement(
+            conn.get_database_backend(),
+            "SELECT version, CASE WHEN version = $3 THEN NULL ELSE document END AS document \
+             FROM access_policy WHERE org_id = $1 AND app = $2",
+            [Value::from(org.as_uuid()), Value::from(app.key()), Value::from(held_version)],
+        );
+        let Some(row) = conn.query_one_raw(stmt).await? else {
+            return Ok(PolicyInForce { policy: Arc::new(AccessPolicy::starter(org)), version: 0 });
+        };
+        let document: Option<String> = row.try_get("", "document")?;
+        match (document, held) {
+            (None, Some(held)) => Ok(held),
+            (document, _) => {
+                let version: i64 = row.try_get("", "version")?;
+                let document = document.ok_or_else(|| Error::internal("access policy document missing"))?;
+                let stored =
+                    PolicyInForce { policy: Arc::new(parse_stored(org, &document)?), version: version_of(version) };
+                if let Ok(mut cache) = self.parsed.lock() {
+                    if cache.len() >= MAX_CACHED_POLICIES {
+                        cache.clear();
+                    }
+                    cache.insert((org, app), stored.clone());
+                }
+                Ok(stored)
+            }
+        }
+    }
+
+    /// The policy of `org` for `app` (the starter policy, version 0, when none was set).
     pub async fn get(&self, org: OrgId, app: App) -> Result<StoredPolicy, Error> {
         load(self.db.conn(), org, app).await
     }
@@ -131,7 +186,35 @@ impl AccessPolicyStore {
     ) -> Result<AccessPrincipal, Error> {
         let roles = self.roles.effective_roles(org, user, app).await?;
         let groups: Vec<GroupId> = self.groups.groups_of(org, user).await?;
-        let mut principal = AccessPrincipal::new(org, user, roles).in_groups(groups);
+        self.with_reports(policy, AccessPrincipal::new(org, user, roles).in_groups(groups), app).await
+    }
+
+    /// Who `user`, holding `roles` in `app` (as the user's access token carries them), is to
+    /// `policy`: groups are read only when the policy shares with a group, reports only when one
+    /// of the roles has roles below it.
+    pub async fn principal_holding(
+        &self,
+        policy: &AccessPolicy,
+        org: OrgId,
+        user: UserId,
+        app: App,
+        roles: BTreeSet<String>,
+    ) -> Result<AccessPrincipal, Error> {
+        let mut principal = AccessPrincipal::new(org, user, roles);
+        if !principal.roles.is_empty() && shares_with_groups(policy) {
+            principal = principal.in_groups(self.groups.groups_of(org, user).await?);
+        }
+        self.with_reports(policy, principal, app).await
+    }
+
+    /// `principal` managing the holders of the roles below its own in `policy`.
+    async fn with_reports(
+        &self,
+        policy: &AccessPolicy,
+        mut principal: AccessPrincipal,
+        app: App,
+    ) -> Result<AccessPrincipal, Error> {
+        let org = principal.org;
         let below: BTreeSet<String> = policy
             .roles
             .iter()
@@ -152,17 +235,32 @@ async fn load<C: ConnectionTrait>(conn: &C, org: OrgId, app: App) -> Result<Stor
         [Value::from(org.as_uuid()), Value::from(app.key())],
     );
     let Some(row) = conn.query_one_raw(stmt).await? else {
-        return Ok(StoredPolicy { policy: AccessPolicy::new(org), version: 0 });
+        return Ok(StoredPolicy { policy: AccessPolicy::starter(org), version: 0 });
     };
     let version: i64 = row.try_get("", "version")?;
     let document: String = row.try_get("", "document")?;
-    // A stored document that no longer reads is a platform fault; nobody gets rights from it.
+    Ok(StoredPolicy { policy: parse_stored(org, &document)?, version: version_of(version) })
+}
+
+/// A stored document of `org`. One that no longer reads is a platform fault; nobody gets rights
+/// from it.
+fn parse_stored(org: OrgId, document: &str) -> Result<AccessPolicy, Error> {
     let policy: AccessPolicy =
-        serde_json::from_str(&document).map_err(|e| Error::internal(format!("stored access policy: {e}")))?;
+        serde_json::from_str(document).map_err(|e| Error::internal(format!("stored access policy: {e}")))?;
     if policy.org != org {
         return Err(Error::internal("stored access policy names another organization"));
     }
-    Ok(StoredPolicy { policy, version: u64::try_from(version).unwrap_or(0) })
+    Ok(policy)
+}
+
+fn version_of(stored: i64) -> u64 {
+    u64::try_from(stored).unwrap_or(0)
+}
+
+/// Whether any sharing rule or manual share of `policy` is made to a group.
+fn shares_with_groups(policy: &AccessPolicy) -> bool {
+    policy.rules.iter().any(|r| matches!(r.share_with, ShareTarget::Group(_)))
+        || policy.shares.iter().any(|s| matches!(s.with, ShareRecipient::Group(_)))
 }
 
 /// Users holding any of `roles` in `app`, directly or through a group.

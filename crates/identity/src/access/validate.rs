@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use listone_core::{Error, Violations};
 
 use super::criteria::{Criteria, Test, Value, ValueKind};
-use super::policy::{AccessPolicy, ObjectRight, ShareTarget};
+use super::policy::{ANY, AccessPolicy, ObjectRight, ShareTarget};
 use crate::role::key::is_role_key;
 
 /// Most role profiles in one policy.
@@ -53,6 +53,12 @@ impl FieldCatalog for BTreeMap<String, BTreeMap<String, ValueKind>> {
     }
 }
 
+/// Whether a role's `objects` / `fields` key or a `defaults` key names modules: one that exists,
+/// or [`ANY`]. A wildcard module's allow-list may name only the wildcard field.
+fn names_modules(catalog: &dyn FieldCatalog, key: &str) -> bool {
+    key == ANY || catalog.has_module(key)
+}
+
 impl AccessPolicy {
     /// Checks the whole policy against `catalog` and reports every problem in one
     /// `InvalidArgument`.
@@ -60,7 +66,7 @@ impl AccessPolicy {
         let mut v = Violations::new();
         self.check_roles(catalog, &mut v);
         for module in self.defaults.keys() {
-            v.check(!catalog.has_module(module), &format!("defaults.{module}"), "names no module");
+            v.check(!names_modules(catalog, module), &format!("defaults.{module}"), "names no module");
         }
         self.check_rules(catalog, &mut v);
         v.check(self.shares.len() > MAX_MANUAL_SHARES, "shares", "at most 10000 manual shares");
@@ -107,7 +113,7 @@ impl AccessPolicy {
             }
             for (module, rights) in &role.objects {
                 let path = format!("{at}.objects.{module}");
-                if !catalog.has_module(module) {
+                if !names_modules(catalog, module) {
                     v.add(path, "names no module");
                 } else if !rights.is_empty() && !rights.contains(&ObjectRight::Read) {
                     v.add(path, "create, update, delete and export need read");
@@ -115,14 +121,14 @@ impl AccessPolicy {
             }
             for (module, list) in &role.fields {
                 let path = format!("{at}.fields.{module}");
-                if !catalog.has_module(module) {
+                if !names_modules(catalog, module) {
                     v.add(path, "names no module");
                     continue;
                 }
                 for (which, keys) in [("read", &list.read), ("write", &list.write)] {
                     for field in keys {
                         v.check(
-                            !catalog.has_field(module, field),
+                            field != ANY && (module == ANY || !catalog.has_field(module, field)),
                             &format!("{path}.{which}.{field}"),
                             "names no field of the module",
                         );

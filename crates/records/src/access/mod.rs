@@ -26,7 +26,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveTime};
-use listone_core::{Error, UserId};
+use listone_core::{Error, RecordId, UserId};
 use listone_customization::{FieldDef, FieldType, FieldValue, FormulaResult, ModuleDef};
 use listone_identity::access::{AccessPredicate, Condition, RecordFacts, Test, Value, ValueKind};
 use uuid::Uuid;
@@ -75,6 +75,10 @@ fn criterion(field: &FieldDef) -> Option<Criterion> {
     (index_kind(field) == Some(index)).then_some(Criterion { kind, cut })
 }
 
+mod guard;
+
+pub use guard::AccessGuard;
+
 /// The fields of one module that access criteria can test, with their kinds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CriteriaFields {
@@ -103,10 +107,24 @@ impl CriteriaFields {
     /// empty). A criteria field not read, or holding a value not of its kind, is left out, so
     /// every test on it fails.
     pub fn facts(&self, record: &StoredRecord) -> RecordFacts {
-        let mut facts = RecordFacts::new(record.id, Some(UserId::from_uuid(record.owner_id)));
+        self.facts_with(record.id, record.owner_id, |key| match record.fields.get(key) {
+            Some(Decoded::Value(value)) => Some(value.expose()),
+            _ => None,
+        })
+    }
+
+    /// [`Self::facts`] of record `id` owned by `owner`, whose field values `value_of` gives
+    /// (`None` for a field not read or erased).
+    pub fn facts_with<'a>(
+        &self,
+        id: RecordId,
+        owner: Uuid,
+        value_of: impl Fn(&str) -> Option<&'a FieldValue>,
+    ) -> RecordFacts {
+        let mut facts = RecordFacts::new(id, Some(UserId::from_uuid(owner)));
         for (key, criterion) in &self.fields {
-            let Some(Decoded::Value(value)) = record.fields.get(key) else { continue };
-            if let Some(fact) = fact(value.expose(), criterion.kind) {
+            let Some(value) = value_of(key) else { continue };
+            if let Some(fact) = fact(value, criterion.kind) {
                 facts.fields.insert(key.clone(), fact);
             }
         }
@@ -145,6 +163,15 @@ pub enum AccessFilter {
 }
 
 impl AccessFilter {
+    /// The filter to add to a query: `None` for [`AccessFilter::All`] and for
+    /// [`AccessFilter::Nothing`] (which asks no database at all).
+    pub fn condition(&self) -> Option<&Filter> {
+        match self {
+            AccessFilter::Where(filter) => Some(filter),
+            AccessFilter::All | AccessFilter::Nothing => None,
+        }
+    }
+
     /// The records both this filter and the caller's `filter` let through: the caller's filter
     /// first and untouched, so its own problems are still reported. The query compiler applies
     /// its size limits to the whole, the caller's part and this one together.

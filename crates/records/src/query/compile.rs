@@ -93,6 +93,20 @@ pub fn compile(
     fields: &FieldIndex,
     indexer: &dyn BlindIndexer,
 ) -> Result<CompiledQuery, Error> {
+    compile_restricted(scope, query, None, fields, indexer)
+}
+
+/// [`compile`], restricted further by `access`: the records a caller's access policy lets it
+/// see, in the same filter language. The access part is the platform's, not the caller's: it is
+/// checked on its own (the caller's filter keeps its whole size budget) and a problem in it is an
+/// internal error, never a violation reported against the caller's request.
+pub fn compile_restricted(
+    scope: QueryScope,
+    query: &RecordQuery,
+    access: Option<&Filter>,
+    fields: &FieldIndex,
+    indexer: &dyn BlindIndexer,
+) -> Result<CompiledQuery, Error> {
     let mut v = Violations::new();
     v.check(query.page_size > MAX_PAGE_SIZE, "page_size", &format!("must be at most {MAX_PAGE_SIZE}"));
     let mut params = Params::default();
@@ -104,10 +118,14 @@ pub fn compile(
     };
     v.into_result()?;
     let order = order_by(&sort);
+    // A page token is bound to the caller's query, not to its access part: a share expiring or
+    // a policy changing between pages changes which records follow, not whether the token holds.
     let binding = bind(&joins, filter_sql.as_deref(), &order, &params.values);
+    let access_sql = access_condition(access, fields, indexer, &mut params)?;
 
     let mut conditions = vec![base];
     conditions.extend(filter_sql);
+    conditions.extend(access_sql);
     if !query.page_token.is_empty() {
         let kinds: Vec<ColumnKind> = sort.iter().map(|s| s.kind).collect();
         let Some(token) = PageToken::decode(&query.page_token, &binding, &kinds) else {
@@ -169,6 +187,18 @@ pub fn compile_count(
     fields: &FieldIndex,
     indexer: &dyn BlindIndexer,
 ) -> Result<CompiledCount, Error> {
+    compile_count_restricted(scope, filter, None, cap, fields, indexer)
+}
+
+/// [`compile_count`], restricted further by `access` as [`compile_restricted`] is.
+pub fn compile_count_restricted(
+    scope: QueryScope,
+    filter: Option<&Filter>,
+    access: Option<&Filter>,
+    cap: u32,
+    fields: &FieldIndex,
+    indexer: &dyn BlindIndexer,
+) -> Result<CompiledCount, Error> {
     let mut v = Violations::new();
     v.check(cap > MAX_COUNT_CAP, "count_cap", &format!("must be at most {MAX_COUNT_CAP}"));
     let mut params = Params::default();
@@ -179,6 +209,7 @@ pub fn compile_count(
         conditions.push(predicate(&p, &mut params));
     }
     v.into_result()?;
+    conditions.extend(access_condition(access, fields, indexer, &mut params)?);
     let cap = if cap == 0 { DEFAULT_COUNT_CAP } else { cap };
     let sql = format!(
         "SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM record r WHERE {} LIMIT {}) capped",
@@ -186,6 +217,22 @@ pub fn compile_count(
         u64::from(cap) + 1,
     );
     Ok(CompiledCount { sql, values: params.values, cap })
+}
+
+/// The SQL of an access restriction, checked apart from the caller's filter.
+fn access_condition(
+    access: Option<&Filter>,
+    fields: &FieldIndex,
+    indexer: &dyn BlindIndexer,
+    params: &mut Params,
+) -> Result<Option<String>, Error> {
+    let Some(access) = access else { return Ok(None) };
+    let mut v = Violations::new();
+    let resolved = resolve_filter(access, "access", fields, indexer, &mut v)?;
+    match (resolved, v.into_result()) {
+        (Some(p), Ok(())) => Ok(Some(predicate(&p, params))),
+        _ => Err(Error::internal("the access filter does not compile over the module's fields")),
+    }
 }
 
 /// Tenant, module and not soft-deleted: the conditions every query starts with.

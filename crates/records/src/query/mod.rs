@@ -25,7 +25,10 @@ mod run;
 mod sql;
 mod token;
 
-pub use compile::{CompiledCount, CompiledQuery, Count, QueryScope, RecordQuery, compile, compile_count};
+pub use compile::{
+    CompiledCount, CompiledQuery, Count, QueryScope, RecordQuery, compile, compile_count, compile_count_restricted,
+    compile_restricted,
+};
 pub use fields::{BlindIndexer, FieldIndex, IndexKind, NoBlindIndex};
 pub use filter::{FieldRef, Filter, Op, QueryValue, SortKey, SystemField};
 pub use limits::*;

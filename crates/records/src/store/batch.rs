@@ -18,7 +18,7 @@ use listone_core::{Error, OrgId};
 use tokio::sync::{mpsc, oneshot};
 
 use super::create::{NewRecord, PreparedCreate};
-use super::write::{Catalog, Writer};
+use super::write::Catalog;
 use super::{RecordStore, StoredRecord};
 use crate::codec::RequestKeys;
 
@@ -120,8 +120,7 @@ impl RecordStore {
         let mut prepared: Vec<PreparedCreate> = Vec::with_capacity(requests.len());
         let mut written_at: Vec<usize> = Vec::with_capacity(requests.len());
         for (position, request) in requests.iter().enumerate() {
-            let writer =
-                Writer { actor: &request.actor, ctx: &request.ctx, source: request.source, prefix: String::new() };
+            let writer = request.writer(String::new());
             let catalog =
                 catalogs.get(&request.org).ok_or_else(|| Error::internal("catalog of a batched org missing"))?;
             let attempt = match catalog.get(&request.module_key) {

@@ -3,6 +3,7 @@
 
 use listone_audit::{AuditActor, RequestContext};
 use listone_core::{Error, OrgId, RecordId};
+use listone_identity::access::ObjectRight;
 use serde_json::{Map, Value as Json};
 use uuid::Uuid;
 
@@ -53,6 +54,9 @@ impl RecordStore {
         source: ChangeSource,
     ) -> Result<Vec<StoredRecord>, Error> {
         check_size(records.len())?;
+        if let Some(guard) = self.guard() {
+            guard.require(module_key, ObjectRight::Create)?;
+        }
         let catalog = Catalog { modules: self.modules.list_modules(org).await? };
         let module = catalog.get(module_key)?;
         let txn = self.db.begin().await?;
@@ -60,7 +64,8 @@ impl RecordStore {
         let mut prepared = Vec::with_capacity(records.len());
         let mut invalid = Vec::new();
         for (i, input) in records.iter().enumerate() {
-            let writer = Writer { actor: &actor, ctx: &ctx, source, prefix: format!("records[{i}].") };
+            let prefix = format!("records[{i}].");
+            let writer = Writer { actor: &actor, ctx: &ctx, source, prefix, guard: self.guard() };
             match self.prepare_create(&txn, &mut keys, &catalog, module, input, owner, &writer).await {
                 Ok(record) => prepared.push(record),
                 Err(Error::InvalidArgument { violations }) => invalid.extend(violations),
@@ -87,6 +92,9 @@ impl RecordStore {
         source: ChangeSource,
     ) -> Result<Vec<StoredRecord>, Error> {
         check_size(updates.len())?;
+        if let Some(guard) = self.guard() {
+            guard.require(module_key, ObjectRight::Update)?;
+        }
         let catalog = Catalog { modules: self.modules.list_modules(org).await? };
         let module = catalog.get(module_key)?;
         let txn = self.db.begin().await?;
@@ -94,7 +102,8 @@ impl RecordStore {
         let mut updated = Vec::with_capacity(updates.len());
         let mut invalid = Vec::new();
         for (i, update) in updates.iter().enumerate() {
-            let writer = Writer { actor: &actor, ctx: &ctx, source, prefix: format!("records[{i}].") };
+            let prefix = format!("records[{i}].");
+            let writer = Writer { actor: &actor, ctx: &ctx, source, prefix, guard: self.guard() };
             let input = masked_input(&update.changes, &update.field_mask);
             // A record with bad input writes nothing (it is validated before any statement), so
             // the rest can still be checked; the transaction is rolled back below.

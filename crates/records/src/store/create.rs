@@ -6,11 +6,13 @@
 //! all take this path.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use listone_audit::{AuditActor, RequestContext};
 use listone_core::outbox::{self, NewEvent};
 use listone_core::{Error, OrgId, RecordId, SubjectId};
 use listone_customization::{StoredModule, WriteMode, validate_record_input};
+use listone_identity::access::ObjectRight;
 use sea_orm::DatabaseTransaction;
 use serde_json::{Map, Value as Json, json};
 use uuid::Uuid;
@@ -19,6 +21,7 @@ use super::change::{ChangeSource, with_formulas};
 use super::rows::{self, NewRow};
 use super::write::{Catalog, Writer, claim_error, linked_subject, prefixed};
 use super::{Change, RecordStore, StoredRecord, actor_uuid};
+use crate::access::AccessGuard;
 use crate::codec::{Decoded, DecodedRecord, IndexEntry, RecordPlace, RequestKeys, UniqueClaim, seal_record};
 
 /// One create call: what [`RecordStore::create`] takes, as the create batcher queues it.
@@ -31,6 +34,15 @@ pub(crate) struct NewRecord {
     pub actor: AuditActor,
     pub ctx: RequestContext,
     pub source: ChangeSource,
+    /// The caller's access, when the store acts for one.
+    pub guard: Option<Arc<AccessGuard>>,
+}
+
+impl NewRecord {
+    /// The writer of this request, naming fields with `prefix`.
+    pub(crate) fn writer(&self, prefix: String) -> Writer<'_> {
+        Writer { actor: &self.actor, ctx: &self.ctx, source: self.source, prefix, guard: self.guard.as_deref() }
+    }
 }
 
 /// A record validated and sealed, ready to be written by [`RecordStore::write_created`].
@@ -68,7 +80,11 @@ impl RecordStore {
         ctx: RequestContext,
         source: ChangeSource,
     ) -> Result<StoredRecord, Error> {
-        let request = NewRecord { org, module_key: module_key.to_owned(), values, owner, actor, ctx, source };
+        if let Some(guard) = self.guard() {
+            guard.require(module_key, ObjectRight::Create)?;
+        }
+        let guard = self.guard.clone();
+        let request = NewRecord { org, module_key: module_key.to_owned(), values, owner, actor, ctx, source, guard };
         match &self.create_batcher {
             Some(batcher) => batcher.create(request).await,
             None => self.create_alone(request).await,
@@ -81,7 +97,7 @@ impl RecordStore {
         let module = catalog.get(&request.module_key)?;
         let txn = self.db.begin().await?;
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
-        let writer = Writer { actor: &request.actor, ctx: &request.ctx, source: request.source, prefix: String::new() };
+        let writer = request.writer(String::new());
         let prepared =
             self.prepare_create(&txn, &mut keys, &catalog, module, &request.values, request.owner, &writer).await?;
         let mut created = self.write_created(&txn, &mut keys, vec![prepared]).await?;
@@ -105,6 +121,9 @@ impl RecordStore {
     ) -> Result<PreparedCreate, Error> {
         let def = &module.definition;
         let prefix = writer.prefix.as_str();
+        if let Some(guard) = writer.guard {
+            guard.check_writes(def, input.keys(), prefix)?;
+        }
         let values = validate_record_input(def, input, WriteMode::Create).map_err(|r| prefixed(r.into(), prefix))?;
         let values = with_formulas(def, values)?;
         let linked = self
@@ -131,7 +150,11 @@ impl RecordStore {
             details,
         };
         let events = self.change_events(txn, change).await?;
-        let fields = values.into_iter().map(|(k, v)| (k, Decoded::Value(listone_core::Secret::new(v)))).collect();
+        let fields = values
+            .into_iter()
+            .filter(|(key, _)| writer.guard.is_none_or(|guard| guard.can_read(&def.key, key)))
+            .map(|(k, v)| (k, Decoded::Value(listone_core::Secret::new(v))))
+            .collect();
         let record = StoredRecord {
             id,
             module_id: module.id,

@@ -15,6 +15,10 @@
 //! - Deletes are soft: `deleted_at_us` is set and unique claims are released at once (the value
 //!   is free for a new record); index rows stay until [`RecordStore::purge_deleted`] (queries
 //!   already skip deleted rows).
+//! - Access: a store acts as the platform, seeing everything, unless it acts for a caller
+//!   ([`RecordStore::acting_for`]): then the caller's [`AccessGuard`] checks object rights, record
+//!   access and field-level security at every read, list, count and write, and fields it may not
+//!   read never leave the store.
 //! - Reads hold no write lock: `get` and `history` read on the pool, lists and counts in a
 //!   read transaction (on PostgreSQL with `plan_cache_mode = force_custom_plan`, because a
 //!   generic plan of a filter cannot see how selective its values are). Reads of personal fields
@@ -48,6 +52,7 @@ pub use history::FieldChange;
 pub use read::{HistoryPage, Reader, StoredPage};
 pub use write::PURGE_BATCH;
 
+use crate::access::AccessGuard;
 use crate::codec::{Decoded, DecodedRecord};
 
 /// Resource name of audit entries about records.
@@ -105,6 +110,8 @@ pub struct RecordStore {
     purge_batch: u32,
     read_audit: Option<AuditBatcher>,
     create_batcher: Option<batch::CreateBatcher>,
+    /// The caller's access, when the store acts for one rather than for the platform.
+    guard: Option<Arc<AccessGuard>>,
 }
 
 pub(crate) fn not_found() -> Error {
@@ -148,7 +155,28 @@ impl RecordStore {
         clock: SharedClock,
         modules: ModuleStore,
     ) -> Self {
-        Self { db, keys, audit, clock, modules, purge_batch: PURGE_BATCH, read_audit: None, create_batcher: None }
+        Self {
+            db,
+            keys,
+            audit,
+            clock,
+            modules,
+            purge_batch: PURGE_BATCH,
+            read_audit: None,
+            create_batcher: None,
+            guard: None,
+        }
+    }
+
+    /// The same store acting for the caller `guard` describes: every operation is checked
+    /// against its access policy (object rights, record access, field-level security).
+    pub fn acting_for(&self, guard: AccessGuard) -> Self {
+        Self { guard: Some(Arc::new(guard)), ..self.clone() }
+    }
+
+    /// The caller's guard, when the store acts for one.
+    fn guard(&self) -> Option<&AccessGuard> {
+        self.guard.as_deref()
     }
 
     /// The same store recording personal-data reads through `batcher` (group commit: many

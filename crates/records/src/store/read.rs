@@ -5,16 +5,18 @@
 use listone_audit::{AuditActor, RequestContext};
 use listone_core::{Error, OrgId, RecordId};
 use listone_customization::{FieldType, ModuleDef, StoredModule};
+use listone_identity::access::ObjectRight;
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction};
 use serde_json::json;
 
 use super::change::personal_fields;
 use super::history::FieldChange;
 use super::{RecordStore, StoredRecord, not_found, rows};
-use crate::codec::{RecordPlace, RequestKeys, field_index, open_record};
+use crate::access::{AccessFilter, AccessGuard, CriteriaFields};
+use crate::codec::{DecodedRecord, RecordPlace, RequestKeys, field_index, open_record};
 use crate::query::{
-    Count, FieldRef, Filter, Op, QueryScope, QueryValue, RecordQuery, RecordRow, compile, compile_count, count,
-    fetch_page,
+    Count, FieldRef, Filter, Op, QueryScope, QueryValue, RecordQuery, RecordRow, compile_count_restricted,
+    compile_restricted, count, fetch_page,
 };
 
 /// Who reads, from where, and for which processing purpose (recorded with personal reads).
@@ -82,6 +84,9 @@ impl RecordStore {
         fields: Option<&[&str]>,
         reader: Reader<'_>,
     ) -> Result<StoredRecord, Error> {
+        if let Some(guard) = self.guard() {
+            guard.require(module_key, ObjectRight::Read)?;
+        }
         let conn = self.db.conn();
         // One query: the record, its module's current version and its subject's stored key.
         let Some(found) = rows::find_live(conn, org, module_key, id).await? else {
@@ -92,13 +97,26 @@ impl RecordStore {
         let row = found.row;
         let module = self.modules.definition(org, row.module_id, found.module_version).await?;
         let def = &module.definition;
-        let wanted = requested(def, fields);
+        let mut wanted = requested(def, fields);
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
         if let Some(subject) = row.subject_id {
             keys.accept_stored_subject_key(conn, org, subject, found.subject_key.as_deref()).await?;
         }
         let place = RecordPlace { org, module: module.id, record: id, subject: row.subject_id };
-        let decoded = open_record(conn, &mut keys, &place, def, &row.data, &wanted).await?;
+        let decoded = match self.guard() {
+            None => open_record(conn, &mut keys, &place, def, &row.data, &wanted).await?,
+            Some(guard) => {
+                // The criteria fields are opened beside the readable ones to decide, then dropped.
+                wanted = guard.readable(def, &wanted);
+                let criteria = CriteriaFields::of(def);
+                let mut opened = wanted.clone();
+                opened.extend(criteria.keys().filter(|k| !wanted.contains(k)));
+                let mut decoded = open_record(conn, &mut keys, &place, def, &row.data, &opened).await?;
+                self.check_decoded(guard, def, &criteria, &row, &decoded, ObjectRight::Read)?;
+                decoded.fields.retain(|key, _| wanted.contains(&key.as_str()));
+                decoded
+            }
+        };
         let personal = personal_fields(def, wanted.iter().copied());
         if !personal.is_empty() {
             self.audit_read(org, Some(id), &reader, json!({ "module": def.key, "fields": personal })).await?;
@@ -156,10 +174,17 @@ impl RecordStore {
     pub async fn count(&self, org: OrgId, module_key: &str, filter: Option<&Filter>, cap: u32) -> Result<Count, Error> {
         let module = self.module(org, module_key).await?;
         let def = &module.definition;
+        let access = match self.guard() {
+            Some(guard) => self.access_part(guard, def, filter, &[])?,
+            None => AccessFilter::All,
+        };
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
         let indexer = keys.blind_indexer(self.db.conn(), org, module.id, def).await?;
         let scope = QueryScope { org_id: org, module_id: module.id, engine: self.db.engine() };
-        let compiled = compile_count(scope, filter, cap, &field_index(def), &indexer)?;
+        let compiled = compile_count_restricted(scope, filter, access.condition(), cap, &field_index(def), &indexer)?;
+        if access == AccessFilter::Nothing {
+            return Ok(Count { value: 0, capped: false });
+        }
         let txn = self.begin_query().await?;
         let counted = count(&txn, &compiled).await?;
         txn.commit().await?;
@@ -182,12 +207,23 @@ impl RecordStore {
         let def = &module.definition;
         let conn = self.db.conn();
         let row = rows::find(conn, org, module.id, id, false).await?.ok_or_else(not_found)?;
+        let mut keys = RequestKeys::new(&self.keys, self.clock.now());
+        let place = RecordPlace { org, module: module.id, record: id, subject: row.subject_id };
+        if let Some(guard) = self.guard() {
+            guard.require(module_key, ObjectRight::Read)?;
+            let criteria = CriteriaFields::of(def);
+            let opened: Vec<&str> = criteria.keys().collect();
+            let decoded = open_record(conn, &mut keys, &place, def, &row.data, &opened).await?;
+            self.check_decoded(guard, def, &criteria, &row, &decoded, ObjectRight::Read)?;
+        }
         let size = u64::from(page.size.max(1));
         let mut stored = rows::history(conn, org, id, page.skip, size + 1).await?;
         let more = stored.len() as u64 > size;
         stored.truncate(usize::try_from(size).unwrap_or(usize::MAX));
-        let mut keys = RequestKeys::new(&self.keys, self.clock.now());
-        let place = RecordPlace { org, module: module.id, record: id, subject: row.subject_id };
+        if let Some(guard) = self.guard() {
+            // Changes of fields the caller may not read are left out of the page unopened.
+            stored.retain(|change| guard.can_read(&def.key, &change.field));
+        }
         let changes = self.open_history(conn, &mut keys, &place, def, stored).await;
         let mut named: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
         named.sort_unstable();
@@ -212,6 +248,36 @@ impl RecordStore {
         Ok(txn)
     }
 
+    /// What a guarded list or count of `def` adds to the caller's `filter` and `sort`: checks
+    /// the read right and that the query tests only readable fields, then the caller's record
+    /// access as a filter.
+    fn access_part(
+        &self,
+        guard: &AccessGuard,
+        def: &ModuleDef,
+        filter: Option<&Filter>,
+        sort: &[crate::query::SortKey],
+    ) -> Result<AccessFilter, Error> {
+        guard.require(&def.key, ObjectRight::Read)?;
+        guard.check_query(def, filter, sort)?;
+        guard.list_filter(def, self.clock.now())
+    }
+
+    /// The guard's decision on `row`, opened (at least) with its criteria fields in `decoded`:
+    /// NOT_FOUND when the caller cannot read it, PERMISSION_DENIED when it lacks `right`.
+    pub(crate) fn check_decoded(
+        &self,
+        guard: &AccessGuard,
+        def: &ModuleDef,
+        criteria: &CriteriaFields,
+        row: &RecordRow,
+        decoded: &DecodedRecord,
+        right: ObjectRight,
+    ) -> Result<(), Error> {
+        let facts = criteria.facts_with(row.id, row.owner_id, |key| decoded.value(key).map(|v| v.expose()));
+        guard.check_record(&def.key, right, &facts, self.clock.now())
+    }
+
     async fn list_module(
         &self,
         module: &StoredModule,
@@ -220,19 +286,31 @@ impl RecordStore {
         reader: Reader<'_>,
     ) -> Result<StoredPage, Error> {
         let (org, def) = (module.org_id, &module.definition);
-        let wanted = requested(def, fields);
+        let mut wanted = requested(def, fields);
+        let access = match self.guard() {
+            Some(guard) => {
+                let access = self.access_part(guard, def, query.filter.as_ref(), &query.sort)?;
+                wanted = guard.readable(def, &wanted);
+                access
+            }
+            None => AccessFilter::All,
+        };
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
         // The org key first, on the pool: the key ring creates it on first use, which must not
         // happen inside the read transaction.
         let compiled = {
             let indexer = keys.blind_indexer(self.db.conn(), org, module.id, def).await?;
-            compile(
+            compile_restricted(
                 QueryScope { org_id: org, module_id: module.id, engine: self.db.engine() },
                 query,
+                access.condition(),
                 &field_index(def),
                 &indexer,
             )?
         };
+        if access == AccessFilter::Nothing {
+            return Ok(StoredPage { records: Vec::new(), next_page_token: None });
+        }
         let txn = self.begin_query().await?;
         let page = fetch_page(&txn, &compiled).await?;
         keys.prefetch_subjects(&txn, org, page.rows.iter().filter_map(|r| r.subject_id)).await?;

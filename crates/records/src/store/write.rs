@@ -8,12 +8,14 @@ use chrono::{DateTime, Utc};
 use listone_audit::{AuditActor, RequestContext};
 use listone_core::{Error, ModuleId, OrgId, RecordId, SubjectId};
 use listone_customization::{FieldValue, ModuleDef, StoredModule, WriteMode, validate_record_input};
+use listone_identity::access::ObjectRight;
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use serde_json::{Map, Value as Json, json};
 
 use super::change::{ChangeSource, changed_fields, lookups, masked_input, with_formulas};
 use super::rows::{self, ChangeBy, NewRow};
 use super::{Change, RecordStore, StoredRecord, actor_uuid, not_found, plain_values, stale_version};
+use crate::access::{AccessGuard, CriteriaFields};
 use crate::codec::{Decoded, DecodedRecord, RecordPlace, RequestKeys, open_record, seal_record};
 use crate::query::RecordRow;
 
@@ -42,6 +44,8 @@ pub(crate) struct Writer<'a> {
     pub source: ChangeSource,
     /// Prefix of violation paths (`records[3].` in bulk calls, empty otherwise).
     pub prefix: String,
+    /// The caller's access, when the write is made for one rather than for the platform.
+    pub guard: Option<&'a AccessGuard>,
 }
 
 /// Prefixes the field paths of an INVALID_ARGUMENT, ALREADY_EXISTS or NOT_FOUND reference with
@@ -87,11 +91,14 @@ impl RecordStore {
         ctx: RequestContext,
         source: ChangeSource,
     ) -> Result<StoredRecord, Error> {
+        if let Some(guard) = self.guard() {
+            guard.require(module_key, ObjectRight::Update)?;
+        }
         let catalog = Catalog { modules: self.modules.list_modules(org).await? };
         let module = catalog.get(module_key)?;
         let txn = self.db.begin().await?;
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
-        let writer = Writer { actor: &actor, ctx: &ctx, source, prefix: String::new() };
+        let writer = Writer { actor: &actor, ctx: &ctx, source, prefix: String::new(), guard: self.guard() };
         let input = masked_input(&changes, field_mask);
         let record = self.update_in(&txn, &mut keys, &catalog, module, id, &input, expected_version, &writer).await?;
         txn.commit().await?;
@@ -113,16 +120,22 @@ impl RecordStore {
     ) -> Result<StoredRecord, Error> {
         let (org, def, prefix) = (module.org_id, &module.definition, writer.prefix.as_str());
         let row = rows::find(txn, org, module.id, id, true).await?.ok_or_else(not_found)?;
+        if let Some(guard) = writer.guard {
+            self.check_row(txn, keys, guard, def, &row, ObjectRight::Update).await.map_err(|e| prefixed(e, prefix))?;
+            guard.check_writes(def, input.keys(), prefix)?;
+        }
         if row.version != expected_version {
             return Err(stale_version());
         }
         let changes = validate_record_input(def, input, WriteMode::Update).map_err(|r| prefixed(r.into(), prefix))?;
         // The reply carries what the caller wrote and what was computed from it, never other
-        // stored fields: those would be a read of personal data without its audit entry.
+        // stored fields: those would be a read of personal data without its audit entry. Nor
+        // computed fields the caller may not read.
         let returned: Vec<String> = changes
             .keys()
             .cloned()
             .chain(def.fields.iter().filter(|f| f.field_type.is_computed()).map(|f| f.key.clone()))
+            .filter(|key| writer.guard.is_none_or(|guard| guard.can_read(&def.key, key)))
             .collect();
         let old = self.open_all(txn, keys, org, &row, def).await?;
         let mut new = old.clone();
@@ -198,9 +211,16 @@ impl RecordStore {
         actor: AuditActor,
         ctx: RequestContext,
     ) -> Result<(), Error> {
+        if let Some(guard) = self.guard() {
+            guard.require(module_key, ObjectRight::Delete)?;
+        }
         let module = self.module(org, module_key).await?;
         let txn = self.db.begin().await?;
         let row = rows::find(&txn, org, module.id, id, true).await?.ok_or_else(not_found)?;
+        if let Some(guard) = self.guard() {
+            let mut keys = RequestKeys::new(&self.keys, self.clock.now());
+            self.check_row(&txn, &mut keys, guard, &module.definition, &row, ObjectRight::Delete).await?;
+        }
         let expected_version = expected_version.unwrap_or(row.version);
         if row.version != expected_version {
             return Err(stale_version());
@@ -265,6 +285,25 @@ impl RecordStore {
     }
 
     /// Every field of a stored row, decoded; an erased subject's record cannot be changed.
+    /// The guard's decision on stored `row` for `right`, from its criteria fields (plain values:
+    /// nothing is decrypted to decide).
+    async fn check_row<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        keys: &mut RequestKeys<'_>,
+        guard: &AccessGuard,
+        def: &ModuleDef,
+        row: &RecordRow,
+        right: ObjectRight,
+    ) -> Result<(), Error> {
+        let criteria = CriteriaFields::of(def);
+        let opened: Vec<&str> = criteria.keys().collect();
+        let place =
+            RecordPlace { org: guard.principal().org, module: row.module_id, record: row.id, subject: row.subject_id };
+        let decoded = open_record(conn, keys, &place, def, &row.data, &opened).await?;
+        self.check_decoded(guard, def, &criteria, row, &decoded, right)
+    }
+
     async fn open_all<C: ConnectionTrait>(
         &self,
         conn: &C,

@@ -25,11 +25,17 @@ pub fn token(server: &TestServer, org: OrgId, scopes: &[&str]) -> String {
 
 /// Person `user` of `org` holding `scopes`.
 pub fn user_token(server: &TestServer, org: OrgId, user: UserId, scopes: &[&str]) -> String {
+    role_token(server, org, user, &["admin"], scopes)
+}
+
+/// A CRM access token of `user` in `org` holding CRM `roles` and `scopes` (no policy stored:
+/// the starter policy gives role `admin` every right, any other role none).
+pub fn role_token(server: &TestServer, org: OrgId, user: UserId, roles: &[&str], scopes: &[&str]) -> String {
     server.token_for(Principal {
         org_id: org,
         actor: Actor::User { user_id: user },
         app: App::Crm,
-        roles: Default::default(),
+        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
         scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
     })
 }
