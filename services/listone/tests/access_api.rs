@@ -2,29 +2,20 @@
 //! with versions and whole-document validation, explanations, scopes and tenant isolation.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access_support;
 mod records_support;
 
-use listone_audit::{ActorKind, AuditActor};
+use access_support::{ADMIN, client, replace};
 use listone_core::{Actor, App, OrgId, Principal, UserId};
-use listone_customization::ModuleStore;
 use listone_identity::access::{
     AccessPolicy, Condition, Criteria, FieldAllowList, ObjectRight, RoleProfile, ShareAccess, ShareTarget, SharingRule,
     Test, Value,
 };
-use listone_identity::org::{OrgRegistration, SubscriptionRequest};
 use listone_proto::access::v1 as pb;
-use listone_proto::access::v1::access_policy_service_client::AccessPolicyServiceClient;
 use listone_testkit::{TestServer, authed};
 use records_support::{WRITE, fields};
 use serde_json::json;
 use tonic::Code;
-use tonic::transport::Channel;
-
-const ADMIN: &str = "access.admin";
-
-fn admin_actor() -> AuditActor {
-    AuditActor { kind: ActorKind::User, id: Some("admin-1".into()) }
-}
 
 struct Org {
     id: OrgId,
@@ -34,47 +25,13 @@ struct Org {
     admin_token: String,
 }
 
-/// An organization with the CRM (5 seats), its standard modules, and three CRM users: a rep, the
-/// rep's manager (through the policy's hierarchy) and a user whose role the policy does not know.
+/// An organization with the CRM, its standard modules, and three CRM users: a rep, the rep's
+/// manager (through the policy's hierarchy) and a user whose role the policy does not know.
 async fn org(server: &TestServer, slug: &str) -> Org {
-    let ctx = server.ctx();
-    let identity = &ctx.identity;
-    let now = ctx.clock.now();
-    let registration = OrgRegistration {
-        name: "Acme".into(),
-        slug: slug.into(),
-        country: "GB".into(),
-        dpo_name: listone_core::Secret::new("Dana".into()),
-        dpo_email: listone_core::Secret::new("dpo@acme.example".into()),
-        subscriptions: vec![SubscriptionRequest { app: App::Crm, seats: 5, starts_at: now, ends_at: None }],
-    };
-    let org = identity.orgs.register(&registration, admin_actor(), Default::default()).await.unwrap().id;
-    let mut users = Vec::new();
-    for (name, role) in [("rep", "sales.rep"), ("manager", "sales.manager"), ("outsider", "support")] {
-        let new = listone_identity::user::NewUser {
-            user_name: listone_core::Secret::new(format!("{name}@{slug}.example")),
-            email: listone_core::Secret::new(format!("{name}@{slug}.example")),
-            given_name: None,
-            family_name: None,
-            external_id: None,
-        };
-        let user = identity.users.provision(org, &new, admin_actor(), Default::default()).await.unwrap().id;
-        identity.users.assign_app(org, user, App::Crm, admin_actor(), Default::default()).await.unwrap();
-        identity
-            .roles
-            .set_user_roles(org, user, App::Crm, &[role.to_owned()], admin_actor(), Default::default())
-            .await
-            .unwrap();
-        users.push(user);
-    }
-    let modules = ModuleStore::new(ctx.db.clone(), ctx.audit_recorder.clone(), ctx.clock.clone());
-    modules.ensure_standard(org, "EUR", &Default::default()).await.unwrap();
+    let users = [("rep", "sales.rep"), ("manager", "sales.manager"), ("outsider", "support")];
+    let (org, users) = access_support::org_with_users(server, slug, &users).await;
     let admin_token = records_support::user_token(server, org, UserId::new(), &[ADMIN]);
     Org { id: org, rep: users[0], manager: users[1], outsider: users[2], admin_token }
-}
-
-fn client(server: &TestServer) -> AccessPolicyServiceClient<Channel> {
-    AccessPolicyServiceClient::new(server.channel())
 }
 
 /// Reps read and update contacts (first and last name readable, last name writable); managers
@@ -96,17 +53,6 @@ fn policy(org: OrgId) -> AccessPolicy {
         access: ShareAccess::Read,
     });
     policy
-}
-
-async fn replace(
-    server: &TestServer,
-    token: &str,
-    policy: &AccessPolicy,
-    expected_version: u64,
-) -> Result<pb::ReplaceAccessPolicyResponse, tonic::Status> {
-    let request =
-        pb::ReplaceAccessPolicyRequest { policy_json: serde_json::to_string(policy).unwrap(), expected_version };
-    client(server).replace_access_policy(authed(request, token)).await.map(|r| r.into_inner())
 }
 
 fn violation_fields(status: &tonic::Status) -> Vec<String> {
