@@ -1,6 +1,7 @@
 //! Lists under access rules (issue 7): a technician's first page of work orders in an org of
-//! 100,000 (owned by 50 users, seeded in the store's format), with the access policy compiled
-//! and translated into the list's filter on every call, beside the same list with no rules.
+//! 100,000 (owned by 50 users, seeded in the store's format) through the record store acting for
+//! them (a guard per call: the policy compiled, translated and ANDed into the list, field-level
+//! security applied), beside the same list by the platform with no rules.
 //!
 //! The policy: work orders private by default; a lead with technicians reporting to them; the
 //! technician owns a fiftieth of the records, manages two colleagues, is in a group that two
@@ -15,10 +16,10 @@ use listone_core::db::statement;
 use listone_core::{GroupId, OrgId, RecordId, UserId};
 use listone_customization::StoredModule;
 use listone_identity::access::{
-    AccessPolicy, AccessPredicate, AccessPrincipal, Criteria, ManualShare, ObjectRight, OrgDefault, RoleProfile,
-    ShareAccess, ShareRecipient, ShareTarget, SharingRule, Test, Value as RuleValue, compile, eval,
+    AccessPolicy, AccessPrincipal, Criteria, ManualShare, ObjectRight, OrgDefault, RoleProfile, ShareAccess,
+    ShareRecipient, ShareTarget, SharingRule, Test, Value as RuleValue, compile, eval,
 };
-use listone_records::access::{AccessFilter, CriteriaFields, access_filter};
+use listone_records::access::{AccessGuard, CriteriaFields};
 use listone_records::query::RecordQuery;
 use sea_orm::{ConnectionTrait, Value};
 use tokio::sync::OnceCell;
@@ -44,7 +45,7 @@ struct AccessFixture {
     env: Arc<RecordsEnv>,
     org: OrgId,
     module: StoredModule,
-    policy: AccessPolicy,
+    policy: Arc<AccessPolicy>,
     principal: AccessPrincipal,
 }
 
@@ -95,16 +96,18 @@ async fn build(ctx: &EngineContext) -> Result<Arc<AccessFixture>, BenchError> {
     let principal = AccessPrincipal::new(org, me, ["ops.tech"])
         .in_groups([group])
         .managing([UserId::from_uuid(owners[1]), UserId::from_uuid(owners[2])]);
-    let fixture = AccessFixture { env, org, module, policy, principal };
+    let fixture = AccessFixture { env, org, module, policy: Arc::new(policy), principal };
     check(&fixture).await?;
     Ok(Arc::new(fixture))
 }
 
 fn policy(org: OrgId, group: GroupId, me: UserId, shared: &[RecordId]) -> AccessPolicy {
     let mut policy = AccessPolicy::new(org);
-    policy.roles.push(RoleProfile::new("ops.lead").grant(MODULE, [ObjectRight::Read, ObjectRight::Update]));
-    policy.roles.push(RoleProfile::new("ops.tech").reporting_to("ops.lead").grant(MODULE, [ObjectRight::Read]));
-    policy.roles.push(RoleProfile::new("ops.dispatch").grant(MODULE, [ObjectRight::Read]));
+    // Every role reads every field: the list returns what the baseline returns.
+    let reads = |role: RoleProfile| role.allow_fields(MODULE, ["*"], []);
+    policy.roles.push(reads(RoleProfile::new("ops.lead").grant(MODULE, [ObjectRight::Read, ObjectRight::Update])));
+    policy.roles.push(reads(RoleProfile::new("ops.tech").reporting_to("ops.lead").grant(MODULE, [ObjectRight::Read])));
+    policy.roles.push(reads(RoleProfile::new("ops.dispatch").grant(MODULE, [ObjectRight::Read])));
     policy.defaults.insert(MODULE.to_owned(), OrgDefault::Private);
     let categories = ["category_03", "category_07"].map(|c| RuleValue::Text(c.to_owned())).to_vec();
     policy.rules.push(SharingRule {
@@ -132,24 +135,22 @@ fn policy(org: OrgId, group: GroupId, me: UserId, shared: &[RecordId]) -> Access
     policy
 }
 
-/// The technician's list query: the policy compiled for them now, translated, as enforcement
-/// will do on every list call.
-fn rules_query(fixture: &AccessFixture) -> Result<(AccessPredicate, RecordQuery), BenchError> {
-    let predicate = compile(&fixture.policy, &fixture.principal, MODULE, ObjectRight::Read, Utc::now());
-    let fields = CriteriaFields::of(&fixture.module.definition);
-    let filter = match access_filter(&predicate, &fields)?.restrict(None) {
-        AccessFilter::Where(filter) => Some(filter),
-        other => return Err(BenchError(format!("expected a filter for the technician, got {other:?}"))),
-    };
-    Ok((predicate, RecordQuery { filter, page_size: PAGE_SIZE, ..RecordQuery::default() }))
+/// The technician's guard: what a record call acting for them builds.
+fn guard(fixture: &AccessFixture) -> AccessGuard {
+    AccessGuard::new(Arc::clone(&fixture.policy), fixture.principal.clone())
+}
+
+fn page_query() -> RecordQuery {
+    RecordQuery { page_size: PAGE_SIZE, ..RecordQuery::default() }
 }
 
 /// The first page under the rules is full and holds only records the engine admits in memory.
 async fn check(fixture: &AccessFixture) -> Result<(), BenchError> {
-    let (predicate, query) = rules_query(fixture)?;
+    let predicate = compile(&fixture.policy, &fixture.principal, MODULE, ObjectRight::Read, Utc::now());
     let env = &fixture.env;
     let fields = CriteriaFields::of(&fixture.module.definition);
-    let page = env.store.list(fixture.org, MODULE, &query, None, env.reader()).await?;
+    let store = env.store.acting_for(guard(fixture));
+    let page = store.list(fixture.org, MODULE, &page_query(), None, env.reader()).await?;
     let admitted = page.records.iter().filter(|r| eval(&predicate, &fields.facts(r))).count();
     if page.records.len() != PAGE_SIZE as usize || admitted != page.records.len() {
         return Err(BenchError(format!(
@@ -165,7 +166,7 @@ pub fn list_all(ctx: &EngineContext) -> BenchFuture<'_> {
     Box::pin(async move {
         let fixture = access_fixture(ctx).await?;
         settle(&fixture.env.db).await?;
-        let query = Arc::new(RecordQuery { page_size: PAGE_SIZE, ..RecordQuery::default() });
+        let query = Arc::new(page_query());
         let sample = measure::concurrent(ctx.concurrency, &ctx.budget, |_| {
             let (fixture, query) = (fixture.clone(), query.clone());
             move || {
@@ -182,7 +183,7 @@ pub fn list_all(ctx: &EngineContext) -> BenchFuture<'_> {
     })
 }
 
-/// The technician's first page: the policy compiled and translated, then the list with it.
+/// The technician's first page through the store acting for them.
 pub fn list_with_rules(ctx: &EngineContext) -> BenchFuture<'_> {
     Box::pin(async move {
         let fixture = access_fixture(ctx).await?;
@@ -192,9 +193,9 @@ pub fn list_with_rules(ctx: &EngineContext) -> BenchFuture<'_> {
             move || {
                 let fixture = fixture.clone();
                 async move {
-                    let (_, query) = rules_query(&fixture)?;
                     let env = &fixture.env;
-                    let page = env.store.list(fixture.org, MODULE, &query, None, env.reader()).await?;
+                    let store = env.store.acting_for(guard(&fixture));
+                    let page = store.list(fixture.org, MODULE, &page_query(), None, env.reader()).await?;
                     full(page.records.len())
                 }
             }

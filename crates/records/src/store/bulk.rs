@@ -54,9 +54,7 @@ impl RecordStore {
         source: ChangeSource,
     ) -> Result<Vec<StoredRecord>, Error> {
         check_size(records.len())?;
-        if let Some(guard) = self.guard() {
-            guard.require(module_key, ObjectRight::Create)?;
-        }
+        self.require(module_key, ObjectRight::Create)?;
         let catalog = Catalog { modules: self.modules.list_modules(org).await? };
         let module = catalog.get(module_key)?;
         let txn = self.db.begin().await?;
@@ -92,9 +90,7 @@ impl RecordStore {
         source: ChangeSource,
     ) -> Result<Vec<StoredRecord>, Error> {
         check_size(updates.len())?;
-        if let Some(guard) = self.guard() {
-            guard.require(module_key, ObjectRight::Update)?;
-        }
+        self.require(module_key, ObjectRight::Update)?;
         let catalog = Catalog { modules: self.modules.list_modules(org).await? };
         let module = catalog.get(module_key)?;
         let txn = self.db.begin().await?;

@@ -80,9 +80,7 @@ impl RecordStore {
         ctx: RequestContext,
         source: ChangeSource,
     ) -> Result<StoredRecord, Error> {
-        if let Some(guard) = self.guard() {
-            guard.require(module_key, ObjectRight::Create)?;
-        }
+        self.require(module_key, ObjectRight::Create)?;
         let guard = self.guard.clone();
         let request = NewRecord { org, module_key: module_key.to_owned(), values, owner, actor, ctx, source, guard };
         match &self.create_batcher {

@@ -179,6 +179,13 @@ impl RecordStore {
         self.guard.as_deref()
     }
 
+    /// PERMISSION_DENIED unless the caller (if the store acts for one) holds `right` on
+    /// `module_key`. Checked before anything is looked up, so that without the right a missing
+    /// module or record answers exactly like an existing one.
+    fn require(&self, module_key: &str, right: listone_identity::access::ObjectRight) -> Result<(), Error> {
+        self.guard().map_or(Ok(()), |guard| guard.require(module_key, right))
+    }
+
     /// The same store recording personal-data reads through `batcher` (group commit: many
     /// concurrent reads share one transaction) instead of a transaction of their own. Either
     /// way a read returns values only after its audit entry committed.

@@ -84,9 +84,7 @@ impl RecordStore {
         fields: Option<&[&str]>,
         reader: Reader<'_>,
     ) -> Result<StoredRecord, Error> {
-        if let Some(guard) = self.guard() {
-            guard.require(module_key, ObjectRight::Read)?;
-        }
+        self.require(module_key, ObjectRight::Read)?;
         let conn = self.db.conn();
         // One query: the record, its module's current version and its subject's stored key.
         let Some(found) = rows::find_live(conn, org, module_key, id).await? else {
@@ -134,6 +132,7 @@ impl RecordStore {
         fields: Option<&[&str]>,
         reader: Reader<'_>,
     ) -> Result<StoredPage, Error> {
+        self.require(module_key, ObjectRight::Read)?;
         let module = self.module(org, module_key).await?;
         self.list_module(&module, query, fields, reader).await
     }
@@ -151,6 +150,7 @@ impl RecordStore {
         fields: Option<&[&str]>,
         reader: Reader<'_>,
     ) -> Result<StoredPage, Error> {
+        self.require(module_key, ObjectRight::Read)?;
         let module = self.module(org, module_key).await?;
         let is_lookup =
             module.definition.field(lookup_field).is_some_and(|f| matches!(f.field_type, FieldType::Lookup { .. }));
@@ -172,6 +172,7 @@ impl RecordStore {
 
     /// How many live records of `module_key` match `filter`, counting at most `cap`.
     pub async fn count(&self, org: OrgId, module_key: &str, filter: Option<&Filter>, cap: u32) -> Result<Count, Error> {
+        self.require(module_key, ObjectRight::Read)?;
         let module = self.module(org, module_key).await?;
         let def = &module.definition;
         let access = match self.guard() {
@@ -203,6 +204,8 @@ impl RecordStore {
         page: HistoryPage,
         reader: Reader<'_>,
     ) -> Result<(Vec<FieldChange>, bool), Error> {
+        // The right first: without it, a missing module or record answers like an existing one.
+        self.require(module_key, ObjectRight::Read)?;
         let module = self.module(org, module_key).await?;
         let def = &module.definition;
         let conn = self.db.conn();
@@ -210,7 +213,6 @@ impl RecordStore {
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
         let place = RecordPlace { org, module: module.id, record: id, subject: row.subject_id };
         if let Some(guard) = self.guard() {
-            guard.require(module_key, ObjectRight::Read)?;
             let criteria = CriteriaFields::of(def);
             let opened: Vec<&str> = criteria.keys().collect();
             let decoded = open_record(conn, &mut keys, &place, def, &row.data, &opened).await?;

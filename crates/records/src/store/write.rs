@@ -91,9 +91,7 @@ impl RecordStore {
         ctx: RequestContext,
         source: ChangeSource,
     ) -> Result<StoredRecord, Error> {
-        if let Some(guard) = self.guard() {
-            guard.require(module_key, ObjectRight::Update)?;
-        }
+        self.require(module_key, ObjectRight::Update)?;
         let catalog = Catalog { modules: self.modules.list_modules(org).await? };
         let module = catalog.get(module_key)?;
         let txn = self.db.begin().await?;
@@ -211,9 +209,7 @@ impl RecordStore {
         actor: AuditActor,
         ctx: RequestContext,
     ) -> Result<(), Error> {
-        if let Some(guard) = self.guard() {
-            guard.require(module_key, ObjectRight::Delete)?;
-        }
+        self.require(module_key, ObjectRight::Delete)?;
         let module = self.module(org, module_key).await?;
         let txn = self.db.begin().await?;
         let row = rows::find(&txn, org, module.id, id, true).await?.ok_or_else(not_found)?;
