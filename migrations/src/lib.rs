@@ -20,6 +20,7 @@ mod m20261124_000012_oauth_grants;
 mod m20261124_000013_records;
 mod m20261124_000014_outbox_pending;
 mod m20261125_000015_access_policy;
+mod m20261125_000016_tenant_wall;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000013_records::Migration),
             Box::new(m20261124_000014_outbox_pending::Migration),
             Box::new(m20261125_000015_access_policy::Migration),
+            Box::new(m20261125_000016_tenant_wall::Migration),
         ]
     }
 }

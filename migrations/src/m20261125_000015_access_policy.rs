@@ -1,7 +1,8 @@
 //! Access control, part one: each organization's access policy per app (role profiles with
 //! object rights and field allow-lists, org-wide defaults, sharing rules, manual shares), stored
 //! as one validated JSON document with a version for optimistic concurrency. Absent row: the
-//! empty policy (no role has any right; every module private).
+//! starter policy (`AccessPolicy::starter`: role `admin` may do everything, no other role
+//! anything).
 
 use sea_orm_migration::prelude::*;
 

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::sqlx::postgres::PgConnectOptions;
@@ -15,6 +16,11 @@ use sea_orm::{
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long SQLite waits on a lock held by another writer.
 pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// The PostgreSQL role a tenant's transaction runs as: row-level security lets it see and write
+/// only rows of the organization named by [`TENANT_SETTING`] (see migration 000016).
+pub const TENANT_ROLE: &str = "listone_tenant";
+/// The transaction-local setting naming the organization a tenant transaction acts in.
+pub const TENANT_SETTING: &str = "listone.org_id";
 
 /// Which engine a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +82,8 @@ pub struct Database {
     conn: DatabaseConnection,
     engine: Engine,
     redacted_url: String,
+    /// Whether the tenant wall is installed and usable, found on first use (after migrations).
+    tenant_wall: Arc<tokio::sync::OnceCell<bool>>,
 }
 
 impl Database {
@@ -115,7 +123,7 @@ impl Database {
             url: redacted_url.clone(),
             reason: first_line(&db_err_reason(&e)),
         })?;
-        Ok(Self { conn, engine, redacted_url })
+        Ok(Self { conn, engine, redacted_url, tenant_wall: Arc::default() })
     }
 
     /// Wraps an existing connection (tests, tools).
@@ -124,7 +132,7 @@ impl Database {
             DatabaseBackend::Postgres => Engine::Postgres,
             _ => Engine::Sqlite,
         };
-        Self { conn, engine, redacted_url: String::new() }
+        Self { conn, engine, redacted_url: String::new(), tenant_wall: Arc::default() }
     }
 
     /// The sea-orm connection pool.
@@ -147,6 +155,51 @@ impl Database {
             }
             Engine::Postgres => self.conn.begin().await,
         }
+    }
+
+    /// Begins a read-write transaction (as [`Self::begin`]) acting in organization `org` only:
+    /// on PostgreSQL with the tenant wall installed it runs as [`TENANT_ROLE`] with
+    /// [`TENANT_SETTING`] set, so row-level security hides and refuses every record row of
+    /// another organization whatever a statement's own filter says. One extra round trip.
+    pub async fn begin_tenant(&self, org: crate::OrgId) -> Result<DatabaseTransaction, DbErr> {
+        let txn = self.begin().await?;
+        if let Some(prelude) = self.tenant_prelude(org).await? {
+            txn.execute_unprepared(&prelude).await?;
+        }
+        Ok(txn)
+    }
+
+    /// The statements that make a PostgreSQL transaction act in `org` behind the tenant wall, to
+    /// run first in it (alone or joined with other `SET LOCAL`s in one round trip); `None` when
+    /// the wall is not there (SQLite; a server whose role may not create roles).
+    pub async fn tenant_prelude(&self, org: crate::OrgId) -> Result<Option<String>, DbErr> {
+        if self.engine != Engine::Postgres || !self.has_tenant_wall().await? {
+            return Ok(None);
+        }
+        // A UUID's text is hex and dashes: nothing to escape.
+        Ok(Some(format!("SET LOCAL ROLE {TENANT_ROLE}; SET LOCAL {TENANT_SETTING} = '{}'", org.as_uuid())))
+    }
+
+    /// Whether this database has the tenant wall and the server's role may take it on.
+    pub async fn has_tenant_wall(&self) -> Result<bool, DbErr> {
+        if self.engine != Engine::Postgres {
+            return Ok(false);
+        }
+        let conn = &self.conn;
+        let found = self
+            .tenant_wall
+            .get_or_try_init(|| async move {
+                let sql = format!(
+                    "SELECT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = '{TENANT_ROLE}' \
+                     AND pg_has_role(current_user, r.oid, 'MEMBER')) \
+                     AND EXISTS (SELECT 1 FROM pg_policies WHERE tablename = 'record' \
+                     AND policyname = 'record_tenant_wall') AS wall"
+                );
+                let row = conn.query_one_raw(Statement::from_string(DatabaseBackend::Postgres, sql)).await?;
+                row.map_or(Ok(false), |r| r.try_get::<bool>("", "wall"))
+            })
+            .await?;
+        Ok(*found)
     }
 
     /// Begins a transaction for reading only: a consistent view without the write lock. It is

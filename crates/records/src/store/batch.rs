@@ -59,17 +59,33 @@ impl CreateBatcher {
 }
 
 async fn run(store: RecordStore, mut gather: GroupQueue<Pending>) {
-    while let Some(mut batch) = gather.next_batch().await {
-        if batch.len() == 1 {
-            if let Some(pending) = batch.pop() {
-                let outcome = store.create_alone(pending.request).await;
-                // A caller that gave up has nobody to answer; its record is written all the same.
-                let _ = pending.reply.send(outcome);
+    while let Some(batch) = gather.next_batch().await {
+        // A transaction acts in one organization (behind PostgreSQL's tenant wall), so creates
+        // of several organizations gathered together are written org by org.
+        for mut batch in by_org(batch) {
+            if batch.len() == 1 {
+                if let Some(pending) = batch.pop() {
+                    let outcome = store.create_alone(pending.request).await;
+                    // A caller that gave up has nobody to answer; its record is written all the same.
+                    let _ = pending.reply.send(outcome);
+                }
+                continue;
             }
-            continue;
+            store.create_batch(batch).await;
         }
-        store.create_batch(batch).await;
     }
+}
+
+/// `batch` split by organization, each part in arrival order, parts in order of first arrival.
+fn by_org(batch: Vec<Pending>) -> Vec<Vec<Pending>> {
+    let mut parts: Vec<Vec<Pending>> = Vec::new();
+    for pending in batch {
+        match parts.iter_mut().find(|part| part.first().is_some_and(|p| p.request.org == pending.request.org)) {
+            Some(part) => part.push(pending),
+            None => parts.push(vec![pending]),
+        }
+    }
+    parts
 }
 
 /// A refusal of one call's input, as opposed to trouble that stops the whole transaction.
@@ -114,7 +130,11 @@ impl RecordStore {
                 slot.insert(Catalog { modules: self.modules.list_modules(request.org).await? });
             }
         }
-        let txn = self.db.begin().await?;
+        let org = match catalogs.keys().collect::<Vec<_>>()[..] {
+            [org] => *org,
+            _ => return Err(Error::internal("a create batch spans organizations")),
+        };
+        let txn = self.db.begin_tenant(org).await?;
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
         let mut outcomes: Vec<Option<Result<StoredRecord, Error>>> = Vec::with_capacity(requests.len());
         let mut prepared: Vec<PreparedCreate> = Vec::with_capacity(requests.len());

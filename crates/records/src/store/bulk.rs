@@ -57,7 +57,7 @@ impl RecordStore {
         self.require(module_key, ObjectRight::Create)?;
         let catalog = Catalog { modules: self.modules.list_modules(org).await? };
         let module = catalog.get(module_key)?;
-        let txn = self.db.begin().await?;
+        let txn = self.db.begin_tenant(org).await?;
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
         let mut prepared = Vec::with_capacity(records.len());
         let mut invalid = Vec::new();
@@ -93,7 +93,7 @@ impl RecordStore {
         self.require(module_key, ObjectRight::Update)?;
         let catalog = Catalog { modules: self.modules.list_modules(org).await? };
         let module = catalog.get(module_key)?;
-        let txn = self.db.begin().await?;
+        let txn = self.db.begin_tenant(org).await?;
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
         let mut updated = Vec::with_capacity(updates.len());
         let mut invalid = Vec::new();

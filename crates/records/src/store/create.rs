@@ -93,7 +93,7 @@ impl RecordStore {
     pub(crate) async fn create_alone(&self, request: NewRecord) -> Result<StoredRecord, Error> {
         let catalog = Catalog { modules: self.modules.list_modules(request.org).await? };
         let module = catalog.get(&request.module_key)?;
-        let txn = self.db.begin().await?;
+        let txn = self.db.begin_tenant(request.org).await?;
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
         let writer = request.writer(String::new());
         let prepared =

@@ -186,7 +186,7 @@ impl RecordStore {
         if access == AccessFilter::Nothing {
             return Ok(Count { value: 0, capped: false });
         }
-        let txn = self.begin_query().await?;
+        let txn = self.begin_query(org).await?;
         let counted = count(&txn, &compiled).await?;
         txn.commit().await?;
         Ok(counted)
@@ -242,10 +242,15 @@ impl RecordStore {
     /// actual values: a generic plan (chosen after a prepared statement's fifth run) cannot see
     /// how selective a filter value is, and once joined all matches of a common value and
     /// sorted them, thousands of times slower than the plan for the values at hand.
-    async fn begin_query(&self) -> Result<DatabaseTransaction, Error> {
+    async fn begin_query(&self, org: OrgId) -> Result<DatabaseTransaction, Error> {
         let txn = self.db.begin_read().await?;
         if txn.get_database_backend() == DatabaseBackend::Postgres {
-            txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan").await?;
+            // One round trip: the plan mode, and the tenant wall when the database has it.
+            let mut settings = "SET LOCAL plan_cache_mode = force_custom_plan".to_owned();
+            if let Some(prelude) = self.db.tenant_prelude(org).await? {
+                settings = format!("{settings}; {prelude}");
+            }
+            txn.execute_unprepared(&settings).await?;
         }
         Ok(txn)
     }
@@ -313,7 +318,7 @@ impl RecordStore {
         if access == AccessFilter::Nothing {
             return Ok(StoredPage { records: Vec::new(), next_page_token: None });
         }
-        let txn = self.begin_query().await?;
+        let txn = self.begin_query(org).await?;
         let page = fetch_page(&txn, &compiled).await?;
         keys.prefetch_subjects(&txn, org, page.rows.iter().filter_map(|r| r.subject_id)).await?;
         let mut records = Vec::with_capacity(page.rows.len());

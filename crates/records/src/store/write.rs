@@ -94,7 +94,7 @@ impl RecordStore {
         self.require(module_key, ObjectRight::Update)?;
         let catalog = Catalog { modules: self.modules.list_modules(org).await? };
         let module = catalog.get(module_key)?;
-        let txn = self.db.begin().await?;
+        let txn = self.db.begin_tenant(org).await?;
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
         let writer = Writer { actor: &actor, ctx: &ctx, source, prefix: String::new(), guard: self.guard() };
         let input = masked_input(&changes, field_mask);
@@ -211,7 +211,7 @@ impl RecordStore {
     ) -> Result<(), Error> {
         self.require(module_key, ObjectRight::Delete)?;
         let module = self.module(org, module_key).await?;
-        let txn = self.db.begin().await?;
+        let txn = self.db.begin_tenant(org).await?;
         let row = rows::find(&txn, org, module.id, id, true).await?.ok_or_else(not_found)?;
         if let Some(guard) = self.guard() {
             let mut keys = RequestKeys::new(&self.keys, self.clock.now());
