@@ -121,7 +121,7 @@ pub fn compile_restricted(
     // A page token is bound to the caller's query, not to its access part: a share expiring or
     // a policy changing between pages changes which records follow, not whether the token holds.
     let binding = bind(&joins, filter_sql.as_deref(), &order, &params.values);
-    let access_sql = access_condition(access, fields, indexer, &mut params)?;
+    let access_sql = access_condition(scope, access, fields, indexer, &mut params)?;
 
     let mut conditions = vec![base];
     conditions.extend(filter_sql);
@@ -209,7 +209,7 @@ pub fn compile_count_restricted(
         conditions.push(predicate(&p, &mut params));
     }
     v.into_result()?;
-    conditions.extend(access_condition(access, fields, indexer, &mut params)?);
+    conditions.extend(access_condition(scope, access, fields, indexer, &mut params)?);
     let cap = if cap == 0 { DEFAULT_COUNT_CAP } else { cap };
     let sql = format!(
         "SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM record r WHERE {} LIMIT {}) capped",
@@ -219,8 +219,11 @@ pub fn compile_count_restricted(
     Ok(CompiledCount { sql, values: params.values, cap })
 }
 
-/// The SQL of an access restriction, checked apart from the caller's filter.
+/// The SQL of an access restriction, checked apart from the caller's filter. On PostgreSQL its
+/// custom-field tests are per-row probes (the caller's filter keeps its semi-joins, which suit a
+/// selective condition).
 fn access_condition(
+    scope: QueryScope,
     access: Option<&Filter>,
     fields: &FieldIndex,
     indexer: &dyn BlindIndexer,
@@ -230,7 +233,12 @@ fn access_condition(
     let mut v = Violations::new();
     let resolved = resolve_filter(access, "access", fields, indexer, &mut v)?;
     match (resolved, v.into_result()) {
-        (Some(p), Ok(())) => Ok(Some(predicate(&p, params))),
+        (Some(p), Ok(())) => {
+            params.probe_all = scope.engine == Engine::Postgres;
+            let sql = predicate(&p, params);
+            params.probe_all = false;
+            Ok(Some(sql))
+        }
         _ => Err(Error::internal("the access filter does not compile over the module's fields")),
     }
 }

@@ -20,6 +20,9 @@ pub(crate) struct Params {
     pub(crate) scope: Option<(String, String)>,
     /// Render range tests on single-valued custom fields as primary-key probes (SQLite).
     pub(crate) probe_ranges: bool,
+    /// Render every comparison and `in` on a single-valued custom field as a primary-key probe
+    /// (PostgreSQL, access filters: see [`predicate`]).
+    pub(crate) probe_all: bool,
 }
 
 impl Params {
@@ -72,8 +75,22 @@ pub(crate) fn predicate(pred: &Predicate, params: &mut Params) -> String {
                  AND i.record_id = r.id AND i.field_id = {field}"
             );
             let value = format!("i.{}", index_column(column.kind()));
+            let single = column.kind().is_single_valued();
+            if params.probe_all && matches!(test, Test::Cmp(CmpOp::Eq, _) | Test::In(_)) {
+                // An access filter on PostgreSQL: an OR of owners, rules and shares, each lookup
+                // run once as a hashed set read the org's index entries of the field in full
+                // (15,000 per page under a realistic policy). A probe per row stops with the
+                // page: the list walks records in order and tests each until it has enough.
+                // Access criteria test single-valued fields only (`access::criteria_kind`), so
+                // ordinal 0 is the value; were a field multi-valued, the probe would only narrow.
+                let probe = format!(
+                    "(SELECT {value} FROM record_index i WHERE i.org_id = {org} AND i.record_id = r.id \
+                     AND i.field_id = {field} AND i.ordinal = 0)"
+                );
+                return column_test(&probe, false, test, params);
+            }
             if let (true, Test::Cmp(op @ (CmpOp::Lt | CmpOp::Lte | CmpOp::Gt | CmpOp::Gte), scalar)) =
-                (params.probe_ranges && column.kind().is_single_valued(), test)
+                ((params.probe_ranges && single) || params.probe_all, test)
             {
                 // SQLite runs every lookup per row and, for a range, prefers the value index
                 // (org, module, field, value, record), where the range stops it seeking to the
