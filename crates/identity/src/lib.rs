@@ -32,6 +32,9 @@
 //!   the PATCH engine, filters, projections and SCIM error responses.
 //! - [`onboarding`]: operations over several stores in one transaction (an organization with
 //!   its first administrator, a user with apps and roles, a group with members and roles).
+//! - [`people`]: [`people::known_people`], which of the user and group ids other data names
+//!   (record owners, user fields, policy shares) are people of the organization, in one query
+//!   on the caller's connection or transaction.
 //!
 //! OpenID Connect:
 //! - [`oidc`]: [`oidc::clients::ClientStore`], the OAuth client registry (first-party CRM, HRMS
@@ -53,6 +56,7 @@ pub mod mfa;
 pub mod oidc;
 pub mod onboarding;
 pub mod org;
+pub mod people;
 pub mod role;
 pub mod scim;
 pub mod scopes;

@@ -5,18 +5,27 @@
 
 mod support;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use listone_core::{App, Error, OrgId};
-use listone_identity::access::{AccessPolicy, AccessPolicyStore, ObjectRight, OrgDefault, RoleProfile, ValueKind};
+use listone_core::{App, Error, GroupId, OrgId, RecordId, UserId};
+use listone_identity::access::{
+    AccessPolicy, AccessPolicyStore, Condition, Criteria, ManualShare, ObjectRight, OrgDefault, RoleProfile,
+    ShareAccess, ShareRecipient, ShareTarget, SharingRule, Test, Value, ValueKind,
+};
 use listone_identity::role::RoleStore;
 use support::{Fixture, admin};
 
 type Catalog = BTreeMap<String, BTreeMap<String, ValueKind>>;
+/// Live records by module key.
+type Records = BTreeMap<String, BTreeSet<RecordId>>;
 
 fn catalog() -> Catalog {
     let contacts = [("region", ValueKind::Text), ("score", ValueKind::Number)];
     BTreeMap::from([("contacts".to_owned(), contacts.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())])
+}
+
+fn no_records() -> Records {
+    Records::new()
 }
 
 fn roles(f: &Fixture) -> RoleStore {
@@ -54,21 +63,24 @@ async fn a_policy_is_versioned_replaced_whole_and_audited() {
     let empty = store.get(acme, App::Crm).await.unwrap();
     assert_eq!((empty.version, empty.policy), (0, AccessPolicy::starter(acme)), "never set: the starter policy");
 
-    let first =
-        store.replace(acme, App::Crm, sales_policy(acme), 0, &catalog(), admin(), Default::default()).await.unwrap();
+    let first = store
+        .replace(acme, App::Crm, sales_policy(acme), 0, &catalog(), &no_records(), admin(), Default::default())
+        .await
+        .unwrap();
     assert_eq!(first.version, 1);
     assert_eq!(store.get(acme, App::Crm).await.unwrap(), first);
     assert_eq!(audited(&f).await, 1);
 
     // Made against version 0 again: refused, nothing written.
-    let cat = catalog();
-    let stale = store.replace(acme, App::Crm, AccessPolicy::new(acme), 0, &cat, admin(), Default::default());
+    let (cat, records) = (catalog(), no_records());
+    let stale = store.replace(acme, App::Crm, AccessPolicy::new(acme), 0, &cat, &records, admin(), Default::default());
     assert!(matches!(stale.await, Err(Error::Aborted { reason: "STALE_VERSION", .. })));
     assert_eq!(store.get(acme, App::Crm).await.unwrap().version, 1);
 
     let mut second = sales_policy(acme);
     second.defaults.insert("contacts".into(), OrgDefault::PublicRead);
-    let second = store.replace(acme, App::Crm, second, 1, &catalog(), admin(), Default::default()).await.unwrap();
+    let second =
+        store.replace(acme, App::Crm, second, 1, &catalog(), &no_records(), admin(), Default::default()).await.unwrap();
     assert_eq!(second.version, 2);
     assert_eq!(audited(&f).await, 2);
     // Per app: the CRM policy is not HRMS's.
@@ -83,7 +95,10 @@ async fn a_bad_policy_reports_every_problem_and_writes_nothing() {
     let mut bad = sales_policy(acme);
     bad.roles.push(RoleProfile::new("Bad Key").grant("tickets", [ObjectRight::Update]));
     bad.defaults.insert("nope".into(), OrgDefault::PublicRead);
-    let err = store.replace(acme, App::Crm, bad, 0, &catalog(), admin(), Default::default()).await.unwrap_err();
+    let err = store
+        .replace(acme, App::Crm, bad, 0, &catalog(), &no_records(), admin(), Default::default())
+        .await
+        .unwrap_err();
     let Error::InvalidArgument { violations } = err else { panic!("expected INVALID_ARGUMENT") };
     let paths: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
     assert!(paths.contains(&"roles[3].key"), "{paths:?}");
@@ -94,7 +109,9 @@ async fn a_bad_policy_reports_every_problem_and_writes_nothing() {
 
     // Another organization's policy cannot be stored under this one.
     let other = OrgId::new();
-    let err = store.replace(acme, App::Crm, sales_policy(other), 0, &catalog(), admin(), Default::default()).await;
+    let err = store
+        .replace(acme, App::Crm, sales_policy(other), 0, &catalog(), &no_records(), admin(), Default::default())
+        .await;
     assert!(matches!(err, Err(Error::InvalidArgument { ref violations }) if violations[0].field == "policy.org"));
 }
 
@@ -103,12 +120,72 @@ async fn policies_are_per_organization() {
     let f = Fixture::new().await;
     let store = store(&f);
     let (acme, globex) = (f.org("acme").await, f.org("globex").await);
-    store.replace(acme, App::Crm, sales_policy(acme), 0, &catalog(), admin(), Default::default()).await.unwrap();
+    store
+        .replace(acme, App::Crm, sales_policy(acme), 0, &catalog(), &no_records(), admin(), Default::default())
+        .await
+        .unwrap();
     assert_eq!(store.get(globex, App::Crm).await.unwrap().version, 0, "globex sees nothing of acme's");
     // Globex's first policy is its own version 1, not a stale write over acme's.
-    let cat = catalog();
-    let own = store.replace(globex, App::Crm, sales_policy(globex), 0, &cat, admin(), Default::default());
+    let (cat, records) = (catalog(), no_records());
+    let own = store.replace(globex, App::Crm, sales_policy(globex), 0, &cat, &records, admin(), Default::default());
     assert_eq!(own.await.unwrap().version, 1);
+}
+
+/// `sales_policy` with a rule sharing EMEA contacts with `group` and `record` shared by hand
+/// with `user`.
+fn sharing_policy(org: OrgId, group: GroupId, record: RecordId, user: UserId) -> AccessPolicy {
+    let mut policy = sales_policy(org);
+    policy.rules.push(SharingRule {
+        module: "contacts".into(),
+        criteria: Criteria::Where(Condition::new("region", Test::Eq(Value::Text("EMEA".into())))),
+        share_with: ShareTarget::Group(group),
+        access: ShareAccess::Read,
+    });
+    policy.shares.push(ManualShare {
+        module: "contacts".into(),
+        record,
+        with: ShareRecipient::User(user),
+        access: ShareAccess::Read,
+        expires_at: chrono::Utc::now() + chrono::Duration::days(1),
+    });
+    policy
+}
+
+#[tokio::test]
+async fn sharing_with_another_orgs_group_user_or_record_is_refused_like_unknown_ids_and_writes_nothing() {
+    let f = Fixture::new().await;
+    let store = store(&f);
+    let (acme, globex) = (f.org("acme").await, f.org("globex").await);
+    let (mia, gus) = (f.user(acme, "mia").await, f.user(globex, "gus").await);
+    let team = f.groups.create(acme, "EMEA", None, admin(), Default::default()).await.unwrap().id;
+    let theirs = f.groups.create(globex, "EMEA", None, admin(), Default::default()).await.unwrap().id;
+    let (contact, account) = (RecordId::new(), RecordId::new());
+    let records = Records::from([("contacts".to_owned(), [contact].into()), ("accounts".to_owned(), [account].into())]);
+    let catalog = catalog();
+    let replace = |policy| store.replace(acme, App::Crm, policy, 0, &catalog, &records, admin(), Default::default());
+
+    let foreign = replace(sharing_policy(acme, theirs, RecordId::new(), gus)).await.unwrap_err();
+    let Error::InvalidArgument { violations } = &foreign else { panic!("expected INVALID_ARGUMENT: {foreign:?}") };
+    let paths: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+    assert_eq!(paths, ["rules[0].share_with.group", "shares[0].record", "shares[0].with.user"]);
+    for id in [theirs.to_string(), gus.to_string()] {
+        assert!(!format!("{foreign:?}").contains(&id), "ids are never echoed");
+    }
+    let unknown = replace(sharing_policy(acme, GroupId::new(), RecordId::new(), UserId::new())).await.unwrap_err();
+    assert_eq!(
+        format!("{foreign:?}"),
+        format!("{unknown:?}"),
+        "another organization's ids are answered as ids that never existed"
+    );
+    // A live record of another module than the share names is no record of that module.
+    let wrong_module = replace(sharing_policy(acme, team, account, mia)).await.unwrap_err();
+    assert!(matches!(wrong_module, Error::InvalidArgument { ref violations } if violations.len() == 1
+        && violations[0].field == "shares[0].record"));
+    assert_eq!(store.get(acme, App::Crm).await.unwrap().version, 0, "nothing written");
+    assert_eq!(audited(&f).await, 0);
+
+    // Its own group, user and record: stored.
+    assert_eq!(replace(sharing_policy(acme, team, contact, mia)).await.unwrap().version, 1);
 }
 
 #[tokio::test]
@@ -163,7 +240,10 @@ async fn the_policy_in_force_follows_every_replace_and_is_parsed_once_per_versio
     let starter = store.in_force(acme, App::Crm).await.unwrap();
     assert_eq!((starter.version, &*starter.policy), (0, &AccessPolicy::starter(acme)));
 
-    store.replace(acme, App::Crm, sales_policy(acme), 0, &catalog(), admin(), Default::default()).await.unwrap();
+    store
+        .replace(acme, App::Crm, sales_policy(acme), 0, &catalog(), &no_records(), admin(), Default::default())
+        .await
+        .unwrap();
     let first = store.in_force(acme, App::Crm).await.unwrap();
     assert_eq!((first.version, &*first.policy), (1, &sales_policy(acme)), "the next call sees the replace");
     let again = store.in_force(acme, App::Crm).await.unwrap();
@@ -173,7 +253,10 @@ async fn the_policy_in_force_follows_every_replace_and_is_parsed_once_per_versio
     let mut second = sales_policy(acme);
     second.defaults.insert("contacts".into(), OrgDefault::PublicRead);
     let other = self::store(&f);
-    other.replace(acme, App::Crm, second.clone(), 1, &catalog(), admin(), Default::default()).await.unwrap();
+    other
+        .replace(acme, App::Crm, second.clone(), 1, &catalog(), &no_records(), admin(), Default::default())
+        .await
+        .unwrap();
     let seen = store.in_force(acme, App::Crm).await.unwrap();
     assert_eq!((seen.version, &*seen.policy), (2, &second));
 

@@ -14,7 +14,9 @@
 //!   ([`codec::open_record`]), with per-request key caching ([`codec::RequestKeys`]).
 //! - [`store`]: [`RecordStore`], records created, read, updated, deleted, listed and bulk
 //!   written, each change committed with its index rows, unique claims, field history, outbox
-//!   event and audit entry in one transaction; personal reads audited.
+//!   event and audit entry in one transaction; personal reads audited; owners and user fields
+//!   checked against the organization's people. It answers identity's
+//!   [`listone_identity::access::RecordCatalog`] port (the live records a policy may share).
 //! - [`access`]: the access engine's predicate in this crate's filter language
 //!   ([`access::access_filter`]), the fields sharing rules may test ([`access::criteria_kind`]) and
 //!   a record's facts for single-record decisions ([`access::CriteriaFields::facts`]), agreeing

@@ -306,6 +306,8 @@ impl Probe {
         let f = Fixture::new().await;
         let system = AuditActor { kind: ActorKind::System, id: None };
         let def = f.modules.create_module(f.org, probe_module(), system, Default::default()).await.unwrap();
+        // Owners and reps are users of the org.
+        f.enrol_users(f.org, (0u8..5).map(|i| user(i).as_uuid())).await;
         let criteria = CriteriaFields::of(&def.definition);
         let mut runner = TestRunner::deterministic();
         let mut expected = BTreeMap::new();

@@ -128,6 +128,8 @@ impl Scene {
         let system = AuditActor { kind: ActorKind::System, id: None };
         f.modules.create_module(f.org, opportunities(), system, Default::default()).await.unwrap();
         let account = f.create(f.org, "accounts", json!({"name": "Acme"})).await.unwrap().id;
+        // The staff own records: they are users of the org.
+        f.enrol_users(f.org, (0..=OUTSIDER).map(|i| user(i).as_uuid())).await;
         Self { f, account }
     }
 

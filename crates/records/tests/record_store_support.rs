@@ -118,6 +118,35 @@ impl Fixture {
             .await
     }
 
+    /// Makes each of `users` a user of `org` in identity's directory (a bare `app_user` row), so
+    /// that records may name them as owners and in user fields.
+    pub async fn enrol_users(&self, org: OrgId, users: impl IntoIterator<Item = uuid::Uuid>) {
+        for id in users {
+            let values = [sea_orm::Value::from(org.as_uuid()), sea_orm::Value::from(id), id.to_string().into()];
+            listone_core::db::execute(
+                self.db.conn(),
+                "INSERT INTO app_user (org_id, id, user_name, email, status, version, created_at_us, updated_at_us) \
+                 VALUES ($1, $2, $3, $3, 'active', 1, 0, 0)",
+                values,
+            )
+            .await
+            .unwrap();
+        }
+    }
+
+    /// Makes `group` a group of `org` in identity's directory (a bare `user_group` row).
+    pub async fn enrol_group(&self, org: OrgId, group: uuid::Uuid) {
+        let values = [sea_orm::Value::from(org.as_uuid()), sea_orm::Value::from(group), group.to_string().into()];
+        listone_core::db::execute(
+            self.db.conn(),
+            "INSERT INTO user_group (org_id, id, display_name, name_key, version, created_at_us, updated_at_us) \
+             VALUES ($1, $2, $3, $3, 1, 0, 0)",
+            values,
+        )
+        .await
+        .unwrap();
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         listone_core::db::count(self.db.conn(), sql, []).await.unwrap()
     }

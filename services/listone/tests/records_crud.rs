@@ -4,6 +4,7 @@
 //! PostgreSQL with `LISTONE_TEST_DATABASE_URL`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access_support;
 mod records_support;
 
 use std::time::Duration;
@@ -101,16 +102,21 @@ async fn delete_with_a_version_needs_the_current_one() {
 #[tokio::test]
 async fn a_service_client_creates_unowned_records_or_names_the_owner() {
     let server = TestServer::start().await;
-    let org = OrgId::new();
+    let (org, users) = access_support::org_with_users(&server, "acme", &[("ann", "sales")]).await;
     let service = service_token(&server, org, &[WRITE]);
     let unowned = create(&server, &service, "accounts", json!({"name": "Acme"})).await;
     assert!(unowned.owner_id.parse::<uuid::Uuid>().unwrap().is_nil());
     assert!(unowned.created_by.parse::<uuid::Uuid>().unwrap().is_nil());
-    let owner = UserId::new().to_string();
+    let owner = users[0].to_string();
     let mut request = create_request("accounts", json!({"name": "Initech"}));
     request.owner_id = Some(owner.clone());
     let owned = client(&server).create_record(authed(request, &service)).await.unwrap().into_inner();
     assert_eq!(owned.owner_id, owner);
+    // The owner named must be a user or group of the organization.
+    let mut request = create_request("accounts", json!({"name": "Hooli"}));
+    request.owner_id = Some(UserId::new().to_string());
+    let refused = client(&server).create_record(authed(request, &service)).await.unwrap_err();
+    assert_eq!(refused.code(), Code::NotFound);
 }
 
 #[tokio::test]

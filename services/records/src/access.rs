@@ -1,6 +1,7 @@
 //! `listone.access.v1.AccessPolicyService`: the CRM access policy of the caller's organization
-//! (read, replace with a version, validated against the organization's modules and fields) and
-//! explanations of why a user can or cannot act on a record. Scope [`ADMIN`]; refusals audited.
+//! (read, replace with a version, validated against the organization's modules and fields and
+//! against its users, groups and records that rules and shares name) and explanations of why a
+//! user can or cannot act on a record. Scope [`ADMIN`]; refusals audited.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -146,11 +147,13 @@ impl AccessPolicyService for AccessApi {
         let req = request.into_inner();
         let org = principal.org_id;
         let catalog = self.catalog(org).await?;
-        // Decoded here, validated once by the store against the same catalog.
+        // Decoded here, validated once by the store against the same catalog; the records its
+        // manual shares name are looked up in the organization's records.
         let policy = AccessPolicy::from_json(&req.policy_json).map_err(under_document)?;
+        let (version, actor) = (req.expected_version, AuditActor::from(&principal));
         let stored = self
             .policies
-            .replace(org, App::Crm, policy, req.expected_version, &catalog, AuditActor::from(&principal), ctx)
+            .replace(org, App::Crm, policy, version, &catalog, &self.records, actor, ctx)
             .await
             .map_err(under_document)?;
         Ok(Response::new(pb::ReplaceAccessPolicyResponse {

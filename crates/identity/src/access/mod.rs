@@ -10,6 +10,8 @@
 //!
 //! - [`policy`]: the policy as data (serde), rights, defaults, shares, hierarchy queries.
 //! - [`validate`]: [`AccessPolicy::validate`] reports every problem at once; named limits.
+//! - [`references`]: the user, group and record ids a policy names, resolved in its organization
+//!   ([`AccessPolicy::check_references`]); records through the [`RecordCatalog`] port.
 //! - [`criteria`]: the condition tree of sharing rules and typed [`Value`]s.
 //! - [`principal`]: [`AccessPrincipal`], who asks, with roles, groups and reports resolved.
 //! - [`predicate`]: [`AccessPredicate`] and [`compile()`].
@@ -23,6 +25,7 @@ pub mod explain;
 pub mod policy;
 pub mod predicate;
 pub mod principal;
+pub mod references;
 pub mod store;
 pub mod validate;
 
@@ -40,6 +43,7 @@ pub use policy::{
 };
 pub use predicate::{AccessPredicate, compile};
 pub use principal::AccessPrincipal;
+pub use references::{PolicyReferences, RecordCatalog};
 pub use store::{AccessPolicyStore, PolicyInForce, StoredPolicy};
 pub use validate::{
     FieldCatalog, MAX_CRITERIA_CONDITIONS, MAX_CRITERIA_DEPTH, MAX_EXACT_NUMBER, MAX_IN_VALUES, MAX_MANUAL_SHARES,

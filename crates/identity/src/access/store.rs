@@ -1,9 +1,11 @@
 //! Where an organization's access policy lives, and who a user is to it.
 //!
 //! - [`AccessPolicyStore::get`] / [`AccessPolicyStore::replace`]: one JSON document per (org,
-//!   app) with a version; a replace is validated as a whole against the modules that exist,
-//!   refused when made against another version (ABORTED `STALE_VERSION`), and audited in the same
-//!   transaction with what changed (counts and role keys, no values).
+//!   app) with a version; a replace is validated as a whole against the modules that exist and
+//!   the users, groups and records of the organization its rules and shares name (one query for
+//!   users and groups, one for records), refused when made against another version (ABORTED
+//!   `STALE_VERSION`), and audited in the same transaction with what changed (counts and role
+//!   keys, no values).
 //! - [`AccessPolicyStore::principal`]: the [`AccessPrincipal`] of a user — effective roles in the
 //!   app (none unless the user may use it), groups, and the users holding roles below theirs in
 //!   the policy's hierarchy. [`AccessPolicyStore::principal_holding`] does the same for roles
@@ -13,17 +15,19 @@
 //!   memory and checked against the stored version on each call (one indexed lookup that returns
 //!   the document only when it changed), so a replace applies to the very next call.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use listone_audit::{AuditActor, AuditEvent, AuditRecorder, Outcome, RequestContext};
-use listone_core::{App, Database, Error, GroupId, OrgId, SharedClock, UserId};
+use listone_core::{App, Database, Error, FieldViolation, GroupId, OrgId, SharedClock, UserId};
 use sea_orm::{ConnectionTrait, Value};
 
 use super::policy::{AccessPolicy, ShareRecipient, ShareTarget};
 use super::principal::AccessPrincipal;
-use super::validate::FieldCatalog;
+use super::references::RecordCatalog;
+use super::validate::{FieldCatalog, MAX_MANUAL_SHARES, MAX_SHARING_RULES};
 use crate::group::GroupStore;
+use crate::people::known_people;
 use crate::role::RoleStore;
 
 /// The audit action of a policy change.
@@ -112,8 +116,10 @@ impl AccessPolicyStore {
 
     /// Replaces the policy of `org` for `app` with `policy`, made against `expected_version`.
     /// INVALID_ARGUMENT with every problem (paths into the policy) when it does not fit the
-    /// `catalog` or names another organization; ABORTED `STALE_VERSION` when another change came
-    /// first. Nothing is written then.
+    /// `catalog`, names another organization, or shares with a group or user, or shares a
+    /// record, that `org` does not have (`records` says which records are live; another
+    /// organization's id is refused as an unknown one); ABORTED `STALE_VERSION` when another
+    /// change came first. Nothing is written then.
     #[allow(clippy::too_many_arguments)]
     pub async fn replace(
         &self,
@@ -122,13 +128,21 @@ impl AccessPolicyStore {
         policy: AccessPolicy,
         expected_version: u64,
         catalog: &(dyn FieldCatalog + Sync),
+        records: &dyn RecordCatalog,
         actor: AuditActor,
         ctx: RequestContext,
     ) -> Result<StoredPolicy, Error> {
         if policy.org != org {
             return Err(Error::invalid("policy.org", "must be the caller's organization"));
         }
-        policy.validate(catalog)?;
+        let mut violations = violations_of(policy.validate(catalog))?;
+        // Past the size limits the document is refused anyway: no lookups of unbounded id lists.
+        if policy.rules.len() <= MAX_SHARING_RULES && policy.shares.len() <= MAX_MANUAL_SHARES {
+            violations.extend(self.reference_violations(org, &policy, records).await?);
+        }
+        if !violations.is_empty() {
+            return Err(Error::InvalidArgument { violations });
+        }
         let document = serde_json::to_string(&policy).map_err(|e| Error::internal(format!("policy encode: {e}")))?;
         if document.len() > MAX_POLICY_BYTES {
             return Err(Error::invalid("policy", "at most 2 MiB of JSON"));
@@ -172,6 +186,21 @@ impl AccessPolicyStore {
         self.audit.record(&txn, event).await?;
         txn.commit().await?;
         Ok(StoredPolicy { policy, version })
+    }
+
+    /// The violations of the policy's user, group and record ids in `org`: one query for users
+    /// and groups, one for records (none for a policy naming none).
+    async fn reference_violations(
+        &self,
+        org: OrgId,
+        policy: &AccessPolicy,
+        records: &dyn RecordCatalog,
+    ) -> Result<Vec<FieldViolation>, Error> {
+        let refs = policy.references();
+        let people = known_people(self.db.conn(), org, &refs.users, &refs.groups).await?;
+        let live =
+            if refs.records.is_empty() { BTreeMap::new() } else { records.live_records(org, &refs.records).await? };
+        violations_of(policy.check_references(&people, &live))
     }
 
     /// Who `user` is to `policy` in `app`: effective roles (none when the user may not use the
@@ -251,6 +280,15 @@ fn parse_stored(org: OrgId, document: &str) -> Result<AccessPolicy, Error> {
         return Err(Error::internal("stored access policy names another organization"));
     }
     Ok(policy)
+}
+
+/// The violations of a validation's outcome (none when it passed); any other error as is.
+fn violations_of(outcome: Result<(), Error>) -> Result<Vec<FieldViolation>, Error> {
+    match outcome {
+        Ok(()) => Ok(Vec::new()),
+        Err(Error::InvalidArgument { violations }) => Ok(violations),
+        Err(other) => Err(other),
+    }
 }
 
 fn version_of(stored: i64) -> u64 {

@@ -8,6 +8,7 @@ use serde_json::{Map, Value as Json};
 use uuid::Uuid;
 
 use super::change::{ChangeSource, masked_input};
+use super::people::NamedPeople;
 use super::write::{Catalog, Writer};
 use super::{RecordStore, StoredRecord};
 use crate::codec::RequestKeys;
@@ -41,7 +42,9 @@ fn check_size(n: usize) -> Result<(), Error> {
 impl RecordStore {
     /// Creates every record of `records` (each like [`Self::create`]) in one transaction, or
     /// none. Bad input of every record is reported at once, paths prefixed `records[i].`; any
-    /// other refusal (a duplicate, a missing lookup target) is the first one met.
+    /// other refusal (a duplicate, a missing lookup target, an owner or user field naming nobody
+    /// of `org`) is the first one met. The owner and user fields of every record are checked
+    /// together, with one query.
     #[allow(clippy::too_many_arguments)]
     pub async fn bulk_create(
         &self,
@@ -79,7 +82,8 @@ impl RecordStore {
     }
 
     /// Updates every record of `updates` (each like [`Self::update`]) in one transaction, or
-    /// none, reporting bad input like [`Self::bulk_create`].
+    /// none, reporting bad input like [`Self::bulk_create`]. The user-field values of every
+    /// record are checked together, with one query.
     pub async fn bulk_update(
         &self,
         org: OrgId,
@@ -97,14 +101,16 @@ impl RecordStore {
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
         let mut updated = Vec::with_capacity(updates.len());
         let mut invalid = Vec::new();
+        let mut people = NamedPeople::default();
         for (i, update) in updates.iter().enumerate() {
             let prefix = format!("records[{i}].");
             let writer = Writer { actor: &actor, ctx: &ctx, source, prefix, guard: self.guard() };
             let input = masked_input(&update.changes, &update.field_mask);
             // A record with bad input writes nothing (it is validated before any statement), so
             // the rest can still be checked; the transaction is rolled back below.
+            let expected = update.expected_version;
             match self
-                .update_in(&txn, &mut keys, &catalog, module, update.id, &input, update.expected_version, &writer)
+                .update_in(&txn, &mut keys, &catalog, module, update.id, &input, expected, &writer, &mut people)
                 .await
             {
                 Ok(record) => updated.push(record),
@@ -115,6 +121,7 @@ impl RecordStore {
         if !invalid.is_empty() {
             return Err(Error::InvalidArgument { violations: invalid });
         }
+        people.check(&txn, org).await?;
         txn.commit().await?;
         Ok(updated)
     }

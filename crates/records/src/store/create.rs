@@ -1,11 +1,12 @@
 //! Creating records in two steps: [`RecordStore::prepare_create`] validates, links and seals one
 //! record in memory (it reads lookup targets and keys in the transaction and writes nothing), and
-//! [`RecordStore::write_created`] writes any number of prepared records with one multi-row insert
+//! [`RecordStore::write_created`] checks the people the records name (one query for them all,
+//! see [`super::people`]) and writes any number of prepared records with one multi-row insert
 //! per table: their minted subject keys, rows, index rows, unique claims, outbox events and audit
 //! entries. A single create, a bulk create and a batch of concurrent creates (see [`super::batch`])
 //! all take this path.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use listone_audit::{AuditActor, RequestContext};
@@ -18,6 +19,7 @@ use serde_json::{Map, Value as Json, json};
 use uuid::Uuid;
 
 use super::change::{ChangeSource, with_formulas};
+use super::people::NamedPeople;
 use super::rows::{self, NewRow};
 use super::write::{Catalog, Writer, claim_error, linked_subject, prefixed};
 use super::{Change, RecordStore, StoredRecord, actor_uuid};
@@ -58,6 +60,8 @@ pub(crate) struct PreparedCreate {
     events: Vec<NewEvent>,
     /// Prefix of violation paths (`records[3].` in bulk calls).
     prefix: String,
+    /// The explicit owner and user-field values, checked when written.
+    people: NamedPeople,
     /// What the caller gets back once written.
     record: StoredRecord,
 }
@@ -65,10 +69,11 @@ pub(crate) struct PreparedCreate {
 impl RecordStore {
     /// Creates a record of module `module_key` owned by `owner` from the caller's `values`
     /// (every problem reported at once), with defaults and formulas filled in. A lookup to a
-    /// record that is not a live record of its target module in `org` is NOT_FOUND; a value a
-    /// unique field already holds is ALREADY_EXISTS naming `fields.<key>`. With a create batcher
-    /// ([`RecordStore::with_create_batching`]) concurrent calls share a transaction; each still
-    /// succeeds or fails on its own.
+    /// record that is not a live record of its target module in `org` is NOT_FOUND, and so are an
+    /// owner other than the writer that is no user or group of `org` (`owner_id`) and a user
+    /// field naming no user of `org`; a value a unique field already holds is ALREADY_EXISTS
+    /// naming `fields.<key>`. With a create batcher ([`RecordStore::with_create_batching`])
+    /// concurrent calls share a transaction; each still succeeds or fails on its own.
     #[allow(clippy::too_many_arguments)]
     pub async fn create(
         &self,
@@ -128,13 +133,16 @@ impl RecordStore {
             .check_lookups(txn, catalog, module.org_id, def, &values, values.keys())
             .await
             .map_err(|e| prefixed(e, prefix))?;
+        let by = actor_uuid(writer.actor);
+        let mut people = NamedPeople::default();
+        people.owner(owner, by);
+        people.user_fields(def, &values, values.keys(), prefix);
         let subject =
             if def.is_subject { Some(keys.mint_subject(module.org_id)) } else { linked_subject(def, &linked) };
         let id = RecordId::new();
         let place = RecordPlace { org: module.org_id, module: module.id, record: id, subject };
         let sealed = seal_record(txn, keys, &place, def, &values).await?;
         let now_us = self.clock.now().timestamp_micros();
-        let by = actor_uuid(writer.actor);
         let written: Vec<&String> = values.iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k).collect();
         let payload = json!({ "record_id": id, "module_id": module.id, "module": def.key, "version": 1 });
         let details = json!({ "module": def.key, "fields": written, "source": writer.source.key() });
@@ -176,14 +184,17 @@ impl RecordStore {
             now_us,
             events,
             prefix: writer.prefix.clone(),
+            people,
             record,
         })
     }
 
     /// Writes `prepared` records (from [`Self::prepare_create`] with the same `keys`) in `txn`:
-    /// the subject keys minted for them, then one multi-row insert per table. There is no look
-    /// for taken unique values first: a claim another record holds fails its INSERT, naming the
-    /// field, and the refusal rolls the whole transaction back.
+    /// once the people they name are found in their organization (one query for every record,
+    /// none when they name nobody but their writer; else NOT_FOUND naming the first field, and
+    /// nothing is written), the subject keys minted for them, then one multi-row insert per
+    /// table. There is no look for taken unique values first: a claim another record holds fails
+    /// its INSERT, naming the field, and the refusal rolls the whole transaction back.
     pub(crate) async fn write_created(
         &self,
         txn: &DatabaseTransaction,
@@ -192,6 +203,14 @@ impl RecordStore {
     ) -> Result<Vec<StoredRecord>, Error> {
         if prepared.is_empty() {
             return Ok(Vec::new());
+        }
+        let orgs: BTreeSet<OrgId> = prepared.iter().map(|p| p.place.org).collect();
+        for org in orgs {
+            let mut people = NamedPeople::default();
+            for p in prepared.iter_mut().filter(|p| p.place.org == org) {
+                people.extend(std::mem::take(&mut p.people));
+            }
+            people.check(txn, org).await?;
         }
         let subjects: HashSet<(OrgId, SubjectId)> =
             prepared.iter().filter_map(|p| p.place.subject.map(|s| (p.place.org, s))).collect();

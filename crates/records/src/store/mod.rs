@@ -4,7 +4,9 @@
 //!
 //! Decisions worth knowing:
 //! - Tenancy: every method takes the org first and every statement filters by it; another org's
-//!   record (or a lookup to one) answers NOT_FOUND exactly like a missing one.
+//!   record (or a lookup to one) answers NOT_FOUND exactly like a missing one, and so does
+//!   another org's user or group named as an owner or in a user field (checked against identity's
+//!   tables in the write's transaction, one query per call: see `people`).
 //! - Subjects: a record of a subject module (`is_subject`) is its own data subject; its
 //!   `subject_id` is a fresh [`SubjectId`] kept in the record row itself (no separate mapping:
 //!   erasure finds the key through `record.subject_id`). A record of a module with a
@@ -31,8 +33,10 @@ mod bulk;
 mod change;
 mod create;
 mod history;
+mod people;
 mod read;
 mod rows;
+mod shares;
 mod write;
 
 use std::collections::BTreeMap;

@@ -1,6 +1,6 @@
 //! The SQL of the record store. Every statement filters by `org_id`.
 
-use listone_core::db::{execute, insert_many, statement};
+use listone_core::db::{MAX_PARAMS_PER_STATEMENT, execute, insert_many, statement};
 use listone_core::{Error, ModuleId, OrgId, RecordId, SubjectId};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, QueryResult, SqlErr, Value};
 use uuid::Uuid;
@@ -132,6 +132,29 @@ pub(crate) async fn lookup_target<C: ConnectionTrait>(
         Some(row) => Ok(Some(row.try_get::<Option<Uuid>>("", "subject_id")?.map(SubjectId::from_uuid))),
         None => Ok(None),
     }
+}
+
+/// The module key of each live record of `org` among `ids` (one query, more only past the
+/// parameter limit); the other ids are absent.
+pub(crate) async fn live_module_keys<C: ConnectionTrait>(
+    conn: &C,
+    org: OrgId,
+    ids: &[RecordId],
+) -> Result<Vec<(RecordId, String)>, Error> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(MAX_PARAMS_PER_STATEMENT - 1) {
+        let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT r.id, m.key FROM record r JOIN module_def m ON m.org_id = r.org_id AND m.id = r.module_id \
+             WHERE r.org_id = $1 AND r.deleted_at_us IS NULL AND r.id IN ({})",
+            marks.join(", ")
+        );
+        let values = std::iter::once(org.as_uuid()).chain(chunk.iter().map(|id| id.as_uuid())).map(Value::from);
+        for row in conn.query_all_raw(statement(conn.get_database_backend(), &sql, values)).await? {
+            found.push((RecordId::from_uuid(row.try_get("", "id")?), row.try_get("", "key")?));
+        }
+    }
+    Ok(found)
 }
 
 /// Inserts new records at version 1, in multi-row inserts.

@@ -13,6 +13,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use serde_json::{Map, Value as Json, json};
 
 use super::change::{ChangeSource, changed_fields, lookups, masked_input, with_formulas};
+use super::people::NamedPeople;
 use super::rows::{self, ChangeBy, NewRow};
 use super::{Change, RecordStore, StoredRecord, actor_uuid, not_found, plain_values, stale_version};
 use crate::access::{AccessGuard, CriteriaFields};
@@ -75,7 +76,9 @@ impl RecordStore {
     /// Changes the fields named in `field_mask` (every key of `changes` when empty; a masked
     /// field absent from `changes` is cleared) of record `id` if it is still at
     /// `expected_version` (else ABORTED, `STALE_VERSION`). Formulas are recomputed, the record
-    /// re-indexed and its unique values re-claimed; each changed field gets a history row.
+    /// re-indexed and its unique values re-claimed; each changed field gets a history row. A
+    /// lookup changed to a record that is not a live record of its target module in `org`, or a
+    /// user field changed to an id that is no user of `org`, is NOT_FOUND naming the field.
     /// Returns the record with the masked and formula fields only (other fields would be an
     /// unaudited read); an update that changes nothing writes nothing.
     #[allow(clippy::too_many_arguments)]
@@ -98,12 +101,18 @@ impl RecordStore {
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
         let writer = Writer { actor: &actor, ctx: &ctx, source, prefix: String::new(), guard: self.guard() };
         let input = masked_input(&changes, field_mask);
-        let record = self.update_in(&txn, &mut keys, &catalog, module, id, &input, expected_version, &writer).await?;
+        let mut people = NamedPeople::default();
+        let record = self
+            .update_in(&txn, &mut keys, &catalog, module, id, &input, expected_version, &writer, &mut people)
+            .await?;
+        people.check(&txn, org).await?;
         txn.commit().await?;
         Ok(record)
     }
 
-    /// [`Self::update`] inside `txn`, with the masked input already built.
+    /// [`Self::update`] inside `txn`, with the masked input already built. The user-field values
+    /// it changes are added to `people`, for the caller to check before committing (once for
+    /// every record of a bulk update).
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn update_in(
         &self,
@@ -115,6 +124,7 @@ impl RecordStore {
         input: &Map<String, Json>,
         expected_version: i64,
         writer: &Writer<'_>,
+        people: &mut NamedPeople,
     ) -> Result<StoredRecord, Error> {
         let (org, def, prefix) = (module.org_id, &module.definition, writer.prefix.as_str());
         let row = rows::find(txn, org, module.id, id, true).await?.ok_or_else(not_found)?;
@@ -145,6 +155,7 @@ impl RecordStore {
         }
         let linked =
             self.check_lookups(txn, catalog, org, def, &new, changed.iter()).await.map_err(|e| prefixed(e, prefix))?;
+        people.user_fields(def, &new, changed.iter(), prefix);
         let subject = match &def.subject_link {
             Some(link) if changed.contains(link) => linked_subject(def, &linked),
             _ => row.subject_id,
