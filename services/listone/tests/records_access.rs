@@ -68,7 +68,7 @@ struct Acme {
     manager: (UserId, String),
     rep: (UserId, String),
     peer: (UserId, String),
-    auditor: String,
+    auditor: (UserId, String),
     stranger: String,
 }
 
@@ -86,7 +86,7 @@ async fn acme(server: &TestServer) -> Acme {
         manager: user(0),
         rep: user(1),
         peer: user(2),
-        auditor: role_token(server, org, ids[3], &["auditor"], &[READ, WRITE]),
+        auditor: (ids[3], role_token(server, org, ids[3], &["auditor"], &[READ, WRITE])),
         // A CRM user whose role the policy does not know.
         stranger: role_token(server, org, UserId::new(), &["support"], &[READ, WRITE]),
         admin,
@@ -152,7 +152,7 @@ async fn object_rights_record_access_and_field_security_hold_on_every_rpc() {
     denied(&err, "FIELD_NOT_WRITABLE");
     assert_eq!(named_field(&err), "fields.phone");
     assert!(!err.message().contains(phone));
-    let err = r.create_record(authed(create_request("contacts", json!({"last_name": "X"})), &acme.auditor)).await;
+    let err = r.create_record(authed(create_request("contacts", json!({"last_name": "X"})), &acme.auditor.1)).await;
     denied(&err.unwrap_err(), "NO_OBJECT_RIGHT");
 
     // Get: own records with readable fields only; a report's for the manager; others not found.
@@ -213,7 +213,7 @@ async fn object_rights_record_access_and_field_security_hold_on_every_rpc() {
     assert_eq!(count(&server, rep, "contacts").await.unwrap(), 2);
     let team = list(&server, mia, "contacts").await.unwrap();
     assert_eq!(id_set(&team), [mias.id.clone(), robs.id.clone(), pats.id.clone(), mine.id.clone()].into());
-    assert!(list(&server, &acme.auditor, "contacts").await.unwrap().is_empty(), "auditors own nothing");
+    assert!(list(&server, &acme.auditor.1, "contacts").await.unwrap().is_empty(), "auditors own nothing");
     denied(&list(&server, &acme.stranger, "contacts").await.unwrap_err(), "NO_OBJECT_RIGHT");
     denied(&count(&server, &acme.stranger, "contacts").await.unwrap_err(), "NO_OBJECT_RIGHT");
 
@@ -279,6 +279,15 @@ async fn sharing_rules_manual_shares_and_policy_changes_apply_on_the_next_call()
     assert_eq!(keys(&accounts[0]), ["industry", "name"]);
     assert_eq!(get(&server, rep, "accounts", &shop.id).await.unwrap_err().code(), Code::NotFound);
 
+    // A lookup may name only a record the writer can read: another's is refused like a missing one.
+    let hidden = owned(&server, &acme, "accounts", acme.auditor.0, json!({"name": "Hidden"})).await;
+    let mia = acme.manager.1.as_str();
+    let linked = |account: &str| update_request("contacts", &contact, json!({"account": account}), &["account"]);
+    let err = client(&server).update_record(authed(linked(&hidden.id), mia)).await.unwrap_err();
+    let unknown = client(&server).update_record(authed(linked(&RecordId::new().to_string()), mia)).await.unwrap_err();
+    assert_eq!((err.code(), err.message()), (Code::NotFound, unknown.message()), "like a missing record");
+    let contact = client(&server).update_record(authed(linked(&shop.id), mia)).await.unwrap().into_inner();
+
     // A manual share for an hour: readable, not writable; gone once it expired.
     let mut shared = policy(acme.org);
     shared.shares.push(ManualShare {
@@ -301,7 +310,7 @@ async fn sharing_rules_manual_shares_and_policy_changes_apply_on_the_next_call()
     let mut open = shared.clone();
     open.defaults.insert("contacts".into(), OrgDefault::PublicRead);
     access_support::replace(&server, &acme.admin, &open, 2).await.unwrap();
-    let seen = list(&server, &acme.auditor, "contacts").await.unwrap();
+    let seen = list(&server, &acme.auditor.1, "contacts").await.unwrap();
     assert_eq!(id_set(&seen), [contact.id.clone()].into());
     assert_eq!(keys(&seen[0]), ["last_name"]);
     // Public read is not public write.

@@ -130,7 +130,7 @@ impl RecordStore {
         let values = validate_record_input(def, input, WriteMode::Create).map_err(|r| prefixed(r.into(), prefix))?;
         let values = with_formulas(def, values)?;
         let linked = self
-            .check_lookups(txn, catalog, module.org_id, def, &values, values.keys())
+            .check_lookups(txn, keys, writer.guard, catalog, module.org_id, def, &values, values.keys())
             .await
             .map_err(|e| prefixed(e, prefix))?;
         let by = actor_uuid(writer.actor);

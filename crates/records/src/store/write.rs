@@ -153,8 +153,10 @@ impl RecordStore {
         if changed.is_empty() {
             return Ok(stored(&row, only(new, &returned)));
         }
-        let linked =
-            self.check_lookups(txn, catalog, org, def, &new, changed.iter()).await.map_err(|e| prefixed(e, prefix))?;
+        let linked = self
+            .check_lookups(txn, keys, writer.guard, catalog, org, def, &new, changed.iter())
+            .await
+            .map_err(|e| prefixed(e, prefix))?;
         people.user_fields(def, &new, changed.iter(), prefix);
         let subject = match &def.subject_link {
             Some(link) if changed.contains(link) => linked_subject(def, &linked),
@@ -332,10 +334,15 @@ impl RecordStore {
     }
 
     /// Checks that every lookup among `keys` names a live record of its target module in the
-    /// org; returns the subject of each linked record by field.
+    /// org — one the caller may read, when the write is made for one (`guard`): a record the
+    /// caller cannot see is refused exactly like a missing one; returns the subject of each
+    /// linked record by field.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn check_lookups<'k>(
         &self,
         txn: &DatabaseTransaction,
+        keys_ring: &mut RequestKeys<'_>,
+        guard: Option<&AccessGuard>,
         catalog: &Catalog,
         org: OrgId,
         def: &ModuleDef,
@@ -346,6 +353,14 @@ impl RecordStore {
         for lookup in lookups(def, values, keys) {
             let missing = || Error::ReferenceNotFound { resource: "record", field: format!("fields.{}", lookup.field) };
             let target = catalog.id_of(&lookup.target).ok_or_else(missing)?;
+            if let Some(guard) = guard {
+                let target_def = &catalog.get(&lookup.target)?.definition;
+                let row = rows::find(txn, org, target, lookup.record, false).await?.ok_or_else(missing)?;
+                guard.require(&target_def.key, ObjectRight::Read).map_err(|_| missing())?;
+                self.check_row(txn, keys_ring, guard, target_def, &row, ObjectRight::Read)
+                    .await
+                    .map_err(|_| missing())?;
+            }
             match rows::lookup_target(txn, org, target, lookup.record).await? {
                 Some(subject) => {
                     subjects.insert(lookup.field, subject);
