@@ -353,20 +353,20 @@ impl RecordStore {
         for lookup in lookups(def, values, keys) {
             let missing = || Error::ReferenceNotFound { resource: "record", field: format!("fields.{}", lookup.field) };
             let target = catalog.id_of(&lookup.target).ok_or_else(missing)?;
-            if let Some(guard) = guard {
-                let target_def = &catalog.get(&lookup.target)?.definition;
-                let row = rows::find(txn, org, target, lookup.record, false).await?.ok_or_else(missing)?;
-                guard.require(&target_def.key, ObjectRight::Read).map_err(|_| missing())?;
-                self.check_row(txn, keys_ring, guard, target_def, &row, ObjectRight::Read)
-                    .await
-                    .map_err(|_| missing())?;
-            }
-            match rows::lookup_target(txn, org, target, lookup.record).await? {
-                Some(subject) => {
-                    subjects.insert(lookup.field, subject);
+            let subject = match guard {
+                // For a caller, the whole row: its owner and criteria fields decide the access.
+                Some(guard) => {
+                    let target_def = &catalog.get(&lookup.target)?.definition;
+                    let row = rows::find(txn, org, target, lookup.record, false).await?.ok_or_else(missing)?;
+                    guard.require(&target_def.key, ObjectRight::Read).map_err(|_| missing())?;
+                    self.check_row(txn, keys_ring, guard, target_def, &row, ObjectRight::Read)
+                        .await
+                        .map_err(|_| missing())?;
+                    row.subject_id
                 }
-                None => return Err(missing()),
-            }
+                None => rows::lookup_target(txn, org, target, lookup.record).await?.ok_or_else(missing)?,
+            };
+            subjects.insert(lookup.field, subject);
         }
         Ok(subjects)
     }
