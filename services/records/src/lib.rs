@@ -116,16 +116,14 @@ impl RecordApi {
     /// The record store as `principal` may use it: acting for a user under the CRM access policy
     /// in force; as it is for service clients, whose scopes were checked already.
     async fn store_for(&self, principal: &Principal) -> Result<RecordStore, Status> {
-        let Some(user) = principal.user_id() else { return Ok(self.store.clone()) };
-        let org = principal.org_id;
-        let in_force = self.policies.in_force(org, App::Crm).await?;
-        let policy = &in_force.policy;
-        let access = if principal.app == App::Crm {
-            self.policies.principal_holding(policy, org, user, App::Crm, principal.roles.clone()).await?
-        } else {
-            self.policies.principal(policy, org, user, App::Crm).await?
-        };
-        Ok(self.store.acting_for(AccessGuard::new(Arc::clone(policy), access)))
+        if principal.user_id().is_none() {
+            return Ok(self.store.clone());
+        }
+        let in_force = self.policies.in_force(principal.org_id, App::Crm).await?;
+        match self.policies.principal_of(&in_force.policy, principal, App::Crm).await? {
+            Some(access) => Ok(self.store.acting_for(AccessGuard::new(Arc::clone(&in_force.policy), access))),
+            None => Ok(self.store.clone()),
+        }
     }
 
     /// Runs `op`, and once more after installing the standard catalog when it found no module

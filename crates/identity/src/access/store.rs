@@ -218,6 +218,25 @@ impl AccessPolicyStore {
         self.with_reports(policy, AccessPrincipal::new(org, user, roles).in_groups(groups), app).await
     }
 
+    /// Who the authenticated `caller` is to `policy` in `app`: its roles are the ones its token
+    /// carries when the token was issued for `app`, else the ones stored now. `None` for a
+    /// caller that is not a person (service clients act within their scopes).
+    pub async fn principal_of(
+        &self,
+        policy: &AccessPolicy,
+        caller: &listone_core::Principal,
+        app: App,
+    ) -> Result<Option<AccessPrincipal>, Error> {
+        let Some(user) = caller.user_id() else { return Ok(None) };
+        let org = caller.org_id;
+        let principal = if caller.app == app {
+            self.principal_holding(policy, org, user, app, caller.roles.clone()).await?
+        } else {
+            self.principal(policy, org, user, app).await?
+        };
+        Ok(Some(principal))
+    }
+
     /// Who `user`, holding `roles` in `app` (as the user's access token carries them), is to
     /// `policy`: groups are read only when the policy shares with a group, reports only when one
     /// of the roles has roles below it.

@@ -173,8 +173,9 @@ impl AccessFilter {
     }
 
     /// The records both this filter and the caller's `filter` let through: the caller's filter
-    /// first and untouched, so its own problems are still reported. The query compiler applies
-    /// its size limits to the whole, the caller's part and this one together.
+    /// first and untouched, so its own problems are still reported, as one filter under one size
+    /// budget. Guarded lists do not use it: they pass [`Self::condition`] to
+    /// `query::compile_restricted`, which keeps the caller's budget whole.
     pub fn restrict(self, filter: Option<Filter>) -> AccessFilter {
         match (self, filter) {
             (AccessFilter::Nothing, _) => AccessFilter::Nothing,
