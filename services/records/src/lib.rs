@@ -72,9 +72,11 @@ impl RecordApi {
         policies: AccessPolicyStore,
     ) -> Self {
         let modules = ModuleStore::new(db.clone(), audit.clone(), clock.clone());
-        // Concurrent creates share transactions (group commit); each still answers on its own.
-        let store =
-            RecordStore::new(db.clone(), keys, audit.clone(), clock.clone(), modules.clone()).with_create_batching();
+        // Concurrent creates share transactions (group commit) and concurrent single reads share
+        // statements; each call still answers on its own.
+        let store = RecordStore::new(db.clone(), keys, audit.clone(), clock.clone(), modules.clone())
+            .with_create_batching()
+            .with_read_batching();
         Self { store, modules, db, audit, auth, policies, default_currency: FALLBACK_CURRENCY.to_owned() }
     }
 

@@ -66,9 +66,10 @@ impl RecordsEnv {
             modules.clone(),
         )
         // As the server runs it: personal reads audited through the group-commit batcher,
-        // concurrent creates sharing transactions.
+        // concurrent creates sharing transactions, concurrent single reads sharing statements.
         .with_read_audit(app.audit_batcher.clone())
-        .with_create_batching();
+        .with_create_batching()
+        .with_read_batching();
         let owner = Uuid::parse_str(USER_ID).unwrap_or_default();
         Self {
             store,

@@ -23,7 +23,9 @@
 //!   read never leave the store.
 //! - Reads hold no write lock: `get` and `history` read on the pool, lists and counts in a
 //!   read transaction (on PostgreSQL with `plan_cache_mode = force_custom_plan`, because a
-//!   generic plan of a filter cannot see how selective its values are). Reads of personal fields
+//!   generic plan of a filter cannot see how selective its values are). With a read batcher
+//!   ([`RecordStore::with_read_batching`]) concurrent `get`s share one primary-key statement per
+//!   batch (see `fetch`), each call keeping only its own org's row. Reads of personal fields
 //!   are audited afterwards, through the `AuditBatcher` group commit when the store has one
 //!   ([`RecordStore::with_read_audit`]) or in a short transaction of their own, and values are
 //!   returned only after that entry committed: a read that could not be audited returns nothing.
@@ -32,6 +34,7 @@ mod batch;
 mod bulk;
 mod change;
 mod create;
+mod fetch;
 mod history;
 mod people;
 mod read;
@@ -114,6 +117,7 @@ pub struct RecordStore {
     purge_batch: u32,
     read_audit: Option<AuditBatcher>,
     create_batcher: Option<batch::CreateBatcher>,
+    read_batcher: Option<fetch::ReadBatcher>,
     /// The caller's access, when the store acts for one rather than for the platform.
     guard: Option<Arc<AccessGuard>>,
 }
@@ -168,6 +172,7 @@ impl RecordStore {
             purge_batch: PURGE_BATCH,
             read_audit: None,
             create_batcher: None,
+            read_batcher: None,
             guard: None,
         }
     }

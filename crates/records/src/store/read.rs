@@ -87,7 +87,7 @@ impl RecordStore {
         self.require(module_key, ObjectRight::Read)?;
         let conn = self.db.conn();
         // One query: the record, its module's current version and its subject's stored key.
-        let Some(found) = rows::find_live(conn, org, module_key, id).await? else {
+        let Some(found) = self.find_live(org, module_key, id).await? else {
             // NOT_FOUND names the module when the org has no such module.
             self.module(org, module_key).await?;
             return Err(not_found());

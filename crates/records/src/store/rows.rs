@@ -79,12 +79,30 @@ pub(crate) async fn find<C: ConnectionTrait>(
 }
 
 /// A live record read for a caller, with what opening it needs from the same query.
+#[derive(Clone)]
 pub(crate) struct LiveRecord {
     pub row: RecordRow,
     /// The version of the record's module definition now.
     pub module_version: u32,
     /// The subject's stored key (`subject_key.wrapped`), when it has one.
     pub subject_key: Option<Vec<u8>>,
+}
+
+/// A live record joined to its module (current version, key) and its subject's stored key.
+const LIVE_SELECT: &str = "SELECT r.org_id, r.id, r.module_id, r.owner_id, r.subject_id, r.version, r.data, \
+     r.created_by, r.created_at_us, r.updated_by, r.updated_at_us, r.restricted, m.key AS module_key, \
+     m.version AS module_version, k.wrapped AS subject_key \
+     FROM record r JOIN module_def m ON m.org_id = r.org_id AND m.id = r.module_id \
+     LEFT JOIN subject_key k ON k.org_id = r.org_id AND k.subject_id = r.subject_id";
+
+fn live_from(row: &QueryResult) -> Result<LiveRecord, Error> {
+    let module_version = u32::try_from(row.try_get::<i64>("", "module_version")?)
+        .map_err(|_| Error::internal("module version out of range"))?;
+    Ok(LiveRecord {
+        row: row_from(row)?,
+        module_version,
+        subject_key: row.try_get::<Option<Vec<u8>>>("", "subject_key")?,
+    })
 }
 
 /// The live record `id` of the module keyed `module_key` in `org`, joined to its module's
@@ -97,23 +115,44 @@ pub(crate) async fn find_live<C: ConnectionTrait>(
 ) -> Result<Option<LiveRecord>, Error> {
     let stmt = statement(
         conn.get_database_backend(),
-        "SELECT r.id, r.module_id, r.owner_id, r.subject_id, r.version, r.data, r.created_by, r.created_at_us, \
-         r.updated_by, r.updated_at_us, r.restricted, m.version AS module_version, k.wrapped AS subject_key \
-         FROM record r JOIN module_def m ON m.org_id = r.org_id AND m.id = r.module_id \
-         LEFT JOIN subject_key k ON k.org_id = r.org_id AND k.subject_id = r.subject_id \
-         WHERE r.org_id = $1 AND r.id = $2 AND m.key = $3 AND r.deleted_at_us IS NULL",
+        &format!("{LIVE_SELECT} WHERE r.org_id = $1 AND r.id = $2 AND m.key = $3 AND r.deleted_at_us IS NULL"),
         [Value::from(org.as_uuid()), Value::from(id.as_uuid()), Value::from(module_key.to_owned())],
     );
-    let Some(found) = conn.query_one_raw(stmt).await? else {
-        return Ok(None);
-    };
-    let module_version = u32::try_from(found.try_get::<i64>("", "module_version")?)
-        .map_err(|_| Error::internal("module version out of range"))?;
-    Ok(Some(LiveRecord {
-        row: row_from(&found)?,
-        module_version,
-        subject_key: found.try_get::<Option<Vec<u8>>>("", "subject_key")?,
-    }))
+    conn.query_one_raw(stmt).await?.as_ref().map(live_from).transpose()
+}
+
+/// The live records among `keys` (organization, id), each with its organization and module key,
+/// in one statement ([`find_live`] for many reads at once; the caller matches each read to its
+/// organization, id and module key). At most [`MAX_PARAMS_PER_STATEMENT`] / 2 keys.
+pub(crate) async fn find_live_many<C: ConnectionTrait>(
+    conn: &C,
+    keys: &[(OrgId, RecordId)],
+) -> Result<Vec<(OrgId, String, LiveRecord)>, Error> {
+    if keys.is_empty() || keys.len() > MAX_PARAMS_PER_STATEMENT / 2 {
+        return Err(Error::internal("batched read of no records or too many"));
+    }
+    let mut orgs: Vec<OrgId> = keys.iter().map(|(org, _)| *org).collect();
+    orgs.dedup();
+    let mut values: Vec<Value> = orgs.iter().map(|org| Value::from(org.as_uuid())).collect();
+    let org_params = placeholders(1, orgs.len());
+    let id_params = placeholders(orgs.len() + 1, keys.len());
+    values.extend(keys.iter().map(|(_, id)| Value::from(id.as_uuid())));
+    // Organizations x ids may name more pairs than were asked for; each read keeps its own.
+    let sql =
+        format!("{LIVE_SELECT} WHERE r.org_id IN ({org_params}) AND r.id IN ({id_params}) AND r.deleted_at_us IS NULL");
+    let rows = conn.query_all_raw(statement(conn.get_database_backend(), &sql, values)).await?;
+    rows.iter()
+        .map(|row| {
+            let org = OrgId::from_uuid(row.try_get::<Uuid>("", "org_id")?);
+            let module_key: String = row.try_get("", "module_key")?;
+            Ok((org, module_key, live_from(row)?))
+        })
+        .collect()
+}
+
+/// `$first, $first+1, ...` (`count` placeholders).
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }
 
 /// `Some(subject)` when `id` is a live record of `module` in `org`.
