@@ -33,5 +33,5 @@ pub use codec::{
 };
 pub use store::{
     BulkUpdate, ChangeSource, FieldChange, HistoryPage, MAX_BULK_RECORDS, PURGE_BATCH, Reader, RecordStore, StoredPage,
-    StoredRecord,
+    StoredRecord, read_batching_pays,
 };

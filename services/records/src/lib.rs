@@ -37,8 +37,8 @@ use listone_crypto::KeyRing;
 use listone_customization::{FALLBACK_CURRENCY, ModuleStore, STANDARD_MODULE_KEYS};
 use listone_identity::access::AccessPolicyStore;
 use listone_proto::records::v1::record_service_server::RecordServiceServer;
-use listone_records::RecordStore;
 use listone_records::access::AccessGuard;
+use listone_records::{RecordStore, read_batching_pays};
 use tonic::{Request, Status};
 
 pub use decode::{DEFAULT_PURPOSE, MAX_FIELD_KEYS, MAX_PURPOSE_CHARS};
@@ -73,10 +73,10 @@ impl RecordApi {
     ) -> Self {
         let modules = ModuleStore::new(db.clone(), audit.clone(), clock.clone());
         // Concurrent creates share transactions (group commit) and concurrent single reads share
-        // statements; each call still answers on its own.
-        let store = RecordStore::new(db.clone(), keys, audit.clone(), clock.clone(), modules.clone())
-            .with_create_batching()
-            .with_read_batching();
+        // statements on PostgreSQL; each call still answers on its own.
+        let store =
+            RecordStore::new(db.clone(), keys, audit.clone(), clock.clone(), modules.clone()).with_create_batching();
+        let store = if read_batching_pays(db.engine()) { store.with_read_batching() } else { store };
         Self { store, modules, db, audit, auth, policies, default_currency: FALLBACK_CURRENCY.to_owned() }
     }
 

@@ -13,7 +13,7 @@ use listone_core::db;
 use listone_core::{Database, Engine, ModuleId, OrgId, RecordId};
 use listone_customization::ModuleStore;
 use listone_records::query::RecordQuery;
-use listone_records::{ChangeSource, MAX_BULK_RECORDS, Reader, RecordStore};
+use listone_records::{ChangeSource, MAX_BULK_RECORDS, Reader, RecordStore, read_batching_pays};
 use sea_orm::ConnectionTrait;
 use serde_json::{Map, Value as Json};
 use tokio::sync::OnceCell;
@@ -66,10 +66,10 @@ impl RecordsEnv {
             modules.clone(),
         )
         // As the server runs it: personal reads audited through the group-commit batcher,
-        // concurrent creates sharing transactions, concurrent single reads sharing statements.
+        // concurrent creates sharing transactions, concurrent single reads sharing statements where that pays.
         .with_read_audit(app.audit_batcher.clone())
-        .with_create_batching()
-        .with_read_batching();
+        .with_create_batching();
+        let store = if read_batching_pays(app.db.engine()) { store.with_read_batching() } else { store };
         let owner = Uuid::parse_str(USER_ID).unwrap_or_default();
         Self {
             store,

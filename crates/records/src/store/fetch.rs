@@ -12,7 +12,7 @@
 use std::collections::BTreeSet;
 
 use listone_core::group_commit::GroupQueue;
-use listone_core::{Database, Error, OrgId, RecordId};
+use listone_core::{Database, Engine, Error, OrgId, RecordId};
 use tokio::sync::{mpsc, oneshot};
 
 use super::RecordStore;
@@ -101,9 +101,18 @@ fn same_error(err: &Error) -> Error {
     }
 }
 
+/// Whether batching single-record reads pays on `engine`: on PostgreSQL each read saved is a
+/// network round trip; on SQLite a read is an in-process call on its own pooled connection, and
+/// funnelling concurrent reads through one reader made them slower (measured: 5.5–6.0k/s
+/// batched against 9–12k/s alone, 16 clients).
+pub fn read_batching_pays(engine: Engine) -> bool {
+    engine == Engine::Postgres
+}
+
 impl RecordStore {
     /// The same store with concurrent single-record reads ([`RecordStore::get`]) sharing one
     /// statement per batch through a reader task; spawns it on the current tokio runtime.
+    /// Servers turn it on where it pays ([`read_batching_pays`]).
     pub fn with_read_batching(mut self) -> Self {
         self.read_batcher = Some(ReadBatcher::spawn(self.db.clone()));
         self

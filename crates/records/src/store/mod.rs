@@ -55,6 +55,7 @@ use uuid::Uuid;
 
 pub use bulk::{BulkUpdate, MAX_BULK_RECORDS};
 pub use change::{ChangeSource, changed_fields, masked_input};
+pub use fetch::{MAX_READ_BATCH, read_batching_pays};
 pub use history::FieldChange;
 pub use read::{HistoryPage, Reader, StoredPage};
 pub use write::PURGE_BATCH;
