@@ -208,7 +208,7 @@ impl Writer {
             Err(err) => {
                 tracing::warn!(error = %log_context(&err), events = replies.len(), "audit batch rolled back");
                 for reply in replies {
-                    let _ = reply.send(Err(same_error(&err)));
+                    let _ = reply.send(Err(err.for_batch_waiter("audit batch")));
                 }
             }
         }
@@ -322,15 +322,6 @@ fn join_group(groups: &mut Vec<Group>, position: usize, event: AuditEvent, item:
         }
     }
     groups.push(Group::open(position, event, item));
-}
-
-/// A copy of a batch-wide error for each waiter (errors are not `Clone`).
-fn same_error(err: &Error) -> Error {
-    match err {
-        Error::Unavailable { what } => Error::Unavailable { what: what.clone() },
-        Error::Internal { context } => Error::internal(context.clone()),
-        other => Error::internal(format!("audit batch failed: {other}")),
-    }
 }
 
 /// The loggable text of a batch-wide error (internal context included; it carries no personal data).

@@ -148,6 +148,17 @@ impl Error {
         Error::Internal { context: context.into() }
     }
 
+    /// A copy of a failure that stopped a whole batch, for each of its waiters (errors are not
+    /// `Clone`): an unavailable database stays UNAVAILABLE, anything else becomes internal with
+    /// `what` failed and why.
+    pub fn for_batch_waiter(&self, what: &str) -> Self {
+        match self {
+            Error::Unavailable { what } => Error::Unavailable { what: what.clone() },
+            Error::Internal { context } => Error::internal(context.clone()),
+            other => Error::internal(format!("{what} failed: {other}")),
+        }
+    }
+
     /// The gRPC status code for this error.
     pub fn code(&self) -> Code {
         match self {

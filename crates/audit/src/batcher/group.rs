@@ -132,7 +132,7 @@ fn json_len(value: &Value) -> usize {
 pub(super) fn copy_refusal(err: &Error) -> Error {
     match err {
         Error::InvalidArgument { violations } => Error::InvalidArgument { violations: violations.clone() },
-        other => super::same_error(other),
+        other => other.for_batch_waiter("audit batch"),
     }
 }
 

@@ -85,19 +85,10 @@ async fn run(db: Database, mut gather: GroupQueue<Pending>) {
             }
             Err(err) => {
                 for p in batch {
-                    let _ = p.reply.send(Err(same_error(&err)));
+                    let _ = p.reply.send(Err(err.for_batch_waiter("batched read")));
                 }
             }
         }
-    }
-}
-
-/// A copy of a batch-wide error for each caller (errors are not `Clone`).
-fn same_error(err: &Error) -> Error {
-    match err {
-        Error::Unavailable { what } => Error::Unavailable { what: what.clone() },
-        Error::Internal { context } => Error::internal(context.clone()),
-        other => Error::internal(format!("batched read failed: {other}")),
     }
 }
 
