@@ -226,3 +226,37 @@ async fn callers_cannot_forge_standard_fields_or_unmark_them() {
     assert!(updated.definition.fields[0].standard);
     assert!(!updated.definition.field("budget").unwrap().standard);
 }
+
+#[tokio::test]
+async fn the_catalog_is_always_current_even_when_another_server_changed_it() {
+    let f = Fixture::new().await;
+    let org = OrgId::new();
+    f.store.create_module(org, custom("projects"), admin(), Default::default()).await.unwrap();
+    f.store.create_module(org, custom("sites"), admin(), Default::default()).await.unwrap();
+    // The records service keeps parsed definitions in its own store; the customization service
+    // (another process in a split deployment) changes them.
+    let reader = f.second_store();
+    let first = reader.catalog(org).await.unwrap();
+    let keys = |modules: &[std::sync::Arc<listone_customization::StoredModule>]| {
+        modules.iter().map(|m| (m.definition.key.clone(), m.definition.version)).collect::<Vec<_>>()
+    };
+    assert_eq!(keys(&first), [("projects".to_owned(), 1), ("sites".to_owned(), 1)]);
+    let again = reader.catalog(org).await.unwrap();
+    assert!(std::sync::Arc::ptr_eq(&first[0], &again[0]), "an unchanged definition is not parsed again");
+
+    let mut next = custom("projects");
+    next.fields.push(FieldDef::new("budget", "Budget", FieldType::Number));
+    next.layout.sections[0].field_keys.push("budget".into());
+    f.store.update_module(org, "projects", next, 1, admin(), Default::default()).await.unwrap();
+    f.store.delete_module(org, "sites", admin(), Default::default()).await.unwrap();
+    f.store.create_module(org, custom("areas"), admin(), Default::default()).await.unwrap();
+
+    let now = reader.catalog(org).await.unwrap();
+    assert_eq!(keys(&now), [("areas".to_owned(), 1), ("projects".to_owned(), 2)]);
+    assert!(now[1].definition.field("budget").is_some(), "the changed definition, not the cached one");
+    assert_eq!(
+        keys(&now),
+        keys(&reader.list_modules(org).await.unwrap().into_iter().map(std::sync::Arc::new).collect::<Vec<_>>())
+    );
+    assert!(reader.catalog(OrgId::new()).await.unwrap().is_empty(), "another org's modules are not listed");
+}

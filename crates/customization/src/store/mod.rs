@@ -134,6 +134,24 @@ impl ModuleStore {
         rows::all(self.db.conn(), org).await
     }
 
+    /// Every module of `org`, ordered by key, as it now is: one light query for each module's
+    /// current version, with the parsed definitions taken from memory where the cache holds that
+    /// version. When one is missing or changed, the whole catalog is read and parsed again (one
+    /// query) and kept. What record writes validate against, batch after batch.
+    pub async fn catalog(&self, org: OrgId) -> Result<Vec<Arc<StoredModule>>, Error> {
+        let current = rows::versions_of(self.db.conn(), org).await?;
+        let cached: Option<Vec<Arc<StoredModule>>> =
+            current.iter().map(|(id, version)| self.definitions.at_version(org, *id, *version)).collect();
+        if let Some(modules) = cached {
+            return Ok(modules);
+        }
+        let modules: Vec<Arc<StoredModule>> = self.list_modules(org).await?.into_iter().map(Arc::new).collect();
+        for module in &modules {
+            self.definitions.keep(Arc::clone(module));
+        }
+        Ok(modules)
+    }
+
     /// Installs the standard catalog (amounts in `currency`) when `org` has none of it, by the
     /// platform actor, and says whether this call installed it. Organizations get the catalog
     /// when they are created; this covers ones created before it existed or by other paths, so

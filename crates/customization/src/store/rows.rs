@@ -34,6 +34,24 @@ pub(crate) async fn all<C: ConnectionTrait>(conn: &C, org: OrgId) -> Result<Vec<
     conn.query_all_raw(stmt).await?.iter().map(module_from_row).collect()
 }
 
+/// The id and current version of every module of `org`, ordered by key (no definitions).
+pub(crate) async fn versions_of<C: ConnectionTrait>(conn: &C, org: OrgId) -> Result<Vec<(ModuleId, u32)>, Error> {
+    let stmt = statement(
+        conn.get_database_backend(),
+        "SELECT id, version FROM module_def WHERE org_id = $1 ORDER BY key",
+        [Value::from(org.as_uuid())],
+    );
+    conn.query_all_raw(stmt)
+        .await?
+        .iter()
+        .map(|row| {
+            let version: i64 = row.try_get("", "version")?;
+            let version = u32::try_from(version).map_err(|_| Error::internal("module version out of range"))?;
+            Ok((ModuleId::from_uuid(row.try_get("", "id")?), version))
+        })
+        .collect()
+}
+
 /// Every module of `org`, ordered by key, locked until `txn` ends on PostgreSQL: writers of one
 /// org's catalog (which validate against all of it) take turns, so a module cannot be deleted
 /// while another change adds a lookup to it. SQLite transactions already hold the write lock.

@@ -41,6 +41,13 @@ impl Fixture {
         Self { db, clock, store }
     }
 
+    /// Another module store over the same database, with a cache of its own (another server).
+    pub fn second_store(&self) -> ModuleStore {
+        let clock: SharedClock = Arc::new(self.clock.clone());
+        let keyring = Arc::new(KeyRing::new(Arc::new(MasterKey::generate().unwrap())));
+        ModuleStore::new(self.db.database().clone(), AuditRecorder::new(keyring, clock.clone()), clock)
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         listone_core::db::count(self.db.conn(), sql, []).await.unwrap()
     }

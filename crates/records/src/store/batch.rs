@@ -11,14 +11,11 @@
 //! the second of two records claiming the same unique value gets ALREADY_EXISTS naming the
 //! field, exactly as without batching.
 
-use std::collections::HashMap;
-
+use listone_core::Error;
 use listone_core::group_commit::GroupQueue;
-use listone_core::{Error, OrgId};
 use tokio::sync::{mpsc, oneshot};
 
 use super::create::{NewRecord, PreparedCreate};
-use super::write::Catalog;
 use super::{RecordStore, StoredRecord};
 use crate::codec::RequestKeys;
 
@@ -124,28 +121,21 @@ impl RecordStore {
     /// One outcome per request, in order, once the batch committed; `Err` when the transaction
     /// failed and nothing of it was written.
     async fn try_batch(&self, requests: &[NewRecord]) -> Result<Vec<Result<StoredRecord, Error>>, Error> {
-        let mut catalogs: HashMap<OrgId, Catalog> = HashMap::new();
-        for request in requests {
-            if let std::collections::hash_map::Entry::Vacant(slot) = catalogs.entry(request.org) {
-                slot.insert(Catalog { modules: self.modules.list_modules(request.org).await? });
-            }
-        }
-        let org = match catalogs.keys().collect::<Vec<_>>()[..] {
-            [org] => *org,
+        let org = match requests {
+            [first, rest @ ..] if rest.iter().all(|r| r.org == first.org) => first.org,
             _ => return Err(Error::internal("a create batch spans organizations")),
         };
-        let txn = self.db.begin_tenant(org).await?;
+        let (catalog, txn) = self.catalog_and_transaction(org).await?;
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
         let mut outcomes: Vec<Option<Result<StoredRecord, Error>>> = Vec::with_capacity(requests.len());
         let mut prepared: Vec<PreparedCreate> = Vec::with_capacity(requests.len());
         let mut written_at: Vec<usize> = Vec::with_capacity(requests.len());
         for (position, request) in requests.iter().enumerate() {
             let writer = request.writer(String::new());
-            let catalog =
-                catalogs.get(&request.org).ok_or_else(|| Error::internal("catalog of a batched org missing"))?;
             let attempt = match catalog.get(&request.module_key) {
                 Ok(module) => {
-                    self.prepare_create(&txn, &mut keys, catalog, module, &request.values, request.owner, &writer).await
+                    self.prepare_create(&txn, &mut keys, &catalog, module, &request.values, request.owner, &writer)
+                        .await
                 }
                 Err(err) => Err(err),
             };

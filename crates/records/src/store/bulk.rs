@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::change::{ChangeSource, masked_input};
 use super::people::NamedPeople;
-use super::write::{Catalog, Writer};
+use super::write::Writer;
 use super::{RecordStore, StoredRecord};
 use crate::codec::RequestKeys;
 
@@ -58,9 +58,8 @@ impl RecordStore {
     ) -> Result<Vec<StoredRecord>, Error> {
         check_size(records.len())?;
         self.require(module_key, ObjectRight::Create)?;
-        let catalog = Catalog { modules: self.modules.list_modules(org).await? };
+        let (catalog, txn) = self.catalog_and_transaction(org).await?;
         let module = catalog.get(module_key)?;
-        let txn = self.db.begin_tenant(org).await?;
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
         let mut prepared = Vec::with_capacity(records.len());
         let mut invalid = Vec::new();
@@ -95,9 +94,8 @@ impl RecordStore {
     ) -> Result<Vec<StoredRecord>, Error> {
         check_size(updates.len())?;
         self.require(module_key, ObjectRight::Update)?;
-        let catalog = Catalog { modules: self.modules.list_modules(org).await? };
+        let (catalog, txn) = self.catalog_and_transaction(org).await?;
         let module = catalog.get(module_key)?;
-        let txn = self.db.begin_tenant(org).await?;
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
         let mut updated = Vec::with_capacity(updates.len());
         let mut invalid = Vec::new();

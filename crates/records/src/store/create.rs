@@ -96,9 +96,8 @@ impl RecordStore {
 
     /// [`Self::create`] in a transaction of its own.
     pub(crate) async fn create_alone(&self, request: NewRecord) -> Result<StoredRecord, Error> {
-        let catalog = Catalog { modules: self.modules.list_modules(request.org).await? };
+        let (catalog, txn) = self.catalog_and_transaction(request.org).await?;
         let module = catalog.get(&request.module_key)?;
-        let txn = self.db.begin_tenant(request.org).await?;
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
         let writer = request.writer(String::new());
         let prepared =

@@ -3,6 +3,7 @@
 //! nothing.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use listone_audit::{AuditActor, RequestContext};
@@ -25,7 +26,7 @@ pub const PURGE_BATCH: u32 = 1000;
 
 /// The org's modules, read before the transaction: the written module and lookup targets.
 pub(crate) struct Catalog {
-    pub modules: Vec<StoredModule>,
+    pub modules: Vec<Arc<StoredModule>>,
 }
 
 impl Catalog {
@@ -34,7 +35,22 @@ impl Catalog {
     }
 
     pub(crate) fn get(&self, key: &str) -> Result<&StoredModule, Error> {
-        self.modules.iter().find(|m| m.definition.key == key).ok_or(Error::NotFound { resource: "module" })
+        self.modules
+            .iter()
+            .find(|m| m.definition.key == key)
+            .map(Arc::as_ref)
+            .ok_or(Error::NotFound { resource: "module" })
+    }
+}
+
+impl RecordStore {
+    /// The catalog of `org` and a transaction acting in `org` (see `Database::begin_tenant`),
+    /// asked for together: the catalog's query and the transaction's opening round trips run
+    /// side by side on two connections instead of one after the other.
+    pub(crate) async fn catalog_and_transaction(&self, org: OrgId) -> Result<(Catalog, DatabaseTransaction), Error> {
+        let catalog = async { Ok::<_, Error>(Catalog { modules: self.modules.catalog(org).await? }) };
+        let txn = async { Ok::<_, Error>(self.db.begin_tenant(org).await?) };
+        tokio::try_join!(catalog, txn)
     }
 }
 
@@ -95,9 +111,8 @@ impl RecordStore {
         source: ChangeSource,
     ) -> Result<StoredRecord, Error> {
         self.require(module_key, ObjectRight::Update)?;
-        let catalog = Catalog { modules: self.modules.list_modules(org).await? };
+        let (catalog, txn) = self.catalog_and_transaction(org).await?;
         let module = catalog.get(module_key)?;
-        let txn = self.db.begin_tenant(org).await?;
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
         let writer = Writer { actor: &actor, ctx: &ctx, source, prefix: String::new(), guard: self.guard() };
         let input = masked_input(&changes, field_mask);
