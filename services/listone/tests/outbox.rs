@@ -86,6 +86,38 @@ async fn event_commits_with_the_change_and_rolls_back_with_it() {
 }
 
 #[tokio::test]
+async fn many_large_events_are_written_in_several_statements_all_or_nothing_and_in_order() {
+    let db = TestDatabase::create().await;
+    let clock = TestClock::starting_now();
+    let org = OrgId::new();
+    // 150 events of about 1 KiB: past the rows one insert takes and past its byte budget.
+    let big = |n: u32| {
+        NewEvent::new(Some(org), "test.thing.changed", serde_json::json!({ "n": n, "text": "x".repeat(1000) }))
+    };
+    const { assert!(150 > outbox::MAX_ROWS_PER_INSERT && 150 * 1000 > 2 * listone_core::db::MAX_STATEMENT_BYTES) };
+
+    let txn = db.database().begin().await.unwrap();
+    outbox::enqueue_all(&txn, &clock, (0..150).map(big).collect()).await.unwrap();
+    txn.rollback().await.unwrap();
+    assert_eq!(count(&db, "outbox_event").await, 0, "every statement rolls back with the change");
+
+    let txn = db.database().begin().await.unwrap();
+    let ids = outbox::enqueue_all(&txn, &clock, (0..150).map(big).collect()).await.unwrap();
+    txn.commit().await.unwrap();
+    let sink = RecordingSink::new("audit", 0);
+    dispatcher(&db, &clock, vec![sink.clone()]).drain().await.unwrap();
+    assert_eq!(sink.seen(), ids, "every event, once, in the order given");
+    let stored: i64 = listone_core::db::count(
+        db.database().conn(),
+        "SELECT COUNT(*) AS n FROM outbox_event WHERE topic = $1",
+        ["test.thing.changed".into()],
+    )
+    .await
+    .unwrap();
+    assert_eq!(stored, 150);
+}
+
+#[tokio::test]
 async fn undelivered_events_survive_a_restart_and_arrive_in_order_once() {
     let db = TestDatabase::create().await;
     let clock = TestClock::starting_now();

@@ -91,14 +91,16 @@ pub async fn enqueue_all<C: ConnectionTrait>(
     clock: &dyn Clock,
     events: Vec<NewEvent>,
 ) -> Result<Vec<EventId>, Error> {
-    for event in &events {
-        check(event)?;
+    let mut sized = Vec::with_capacity(events.len());
+    for event in events {
+        let bytes = checked_size(&event)?;
+        sized.push((bytes, event));
     }
-    let ids = events.iter().map(|e| e.id).collect();
+    let ids = sized.iter().map(|(_, e)| e.id).collect();
     let now = clock.now();
-    let mut events = events.into_iter().peekable();
-    while events.peek().is_some() {
-        let chunk: Vec<NewEvent> = events.by_ref().take(MAX_ROWS_PER_INSERT).collect();
+    // Runs under the statement byte budget too: see `db::MAX_STATEMENT_BYTES`.
+    for run in db::statement_runs(sized, MAX_ROWS_PER_INSERT, |(bytes, _)| *bytes) {
+        let chunk: Vec<NewEvent> = run.into_iter().map(|(_, event)| event).collect();
         let sql = insert_sql(chunk.len());
         let values: Vec<Value> = chunk.into_iter().flat_map(|event| row_values(event, now)).collect();
         db::execute(conn, &sql, values).await?;
@@ -109,15 +111,22 @@ pub async fn enqueue_all<C: ConnectionTrait>(
 /// INVALID_ARGUMENT when `event` breaks an outbox limit (topic length, payload size): what
 /// [`enqueue`] and [`enqueue_all`] refuse before writing.
 pub fn check(event: &NewEvent) -> Result<(), Error> {
+    checked_size(event).map(drop)
+}
+
+/// [`check`], and about how many bytes the event's row takes in an insert's parameters.
+fn checked_size(event: &NewEvent) -> Result<usize, Error> {
     let mut violations = crate::error::Violations::new();
     violations.check(
         event.topic.is_empty() || event.topic.len() > MAX_TOPIC_LEN,
         "topic",
         "must be 1 to 128 characters",
     );
-    let payload_len = event.payload.to_string().len();
+    let payload_len = db::json_size(&event.payload);
     violations.check(payload_len > MAX_PAYLOAD_BYTES, "payload", "must be at most 262144 bytes");
-    violations.into_result()
+    violations.into_result()?;
+    // Id, org, request id and time beside the topic and payload.
+    Ok(payload_len + event.topic.len() + 4 * 16)
 }
 
 /// `INSERT ... VALUES ($1, ..., $6), ($7, ...)` for `rows` rows.
