@@ -10,8 +10,9 @@
 //! Batches form without timers: a writer takes the first queued event, then whatever else is
 //! already queued (up to [`BatcherConfig::max_batch`]), writes them in one `Database::begin()`
 //! transaction (multi-row inserts, not one statement per event) and commits. A batch of at most
-//! [`outbox::MAX_ROWS_PER_INSERT`] events without personal details is one multi-row INSERT,
-//! atomic on its own, sent without BEGIN / COMMIT: one round trip per batch instead of three. A lone event
+//! [`outbox::MAX_ROWS_PER_INSERT`] events without personal details that fits the statement byte
+//! budget ([`outbox::fits_one_insert`]) is one multi-row INSERT, atomic on its own, sent without
+//! BEGIN / COMMIT: one round trip per batch instead of three. A lone event
 //! commits at once; under load, events queue up while the previous batch commits and go into
 //! the next one together. When the previous batch held more than one event (callers are
 //! concurrent), the writer first yields to the scheduler a few times
@@ -216,13 +217,28 @@ impl Writer {
 
     /// Writes `events` in one committed transaction; `Err` means nothing was written.
     async fn write(&self, events: Vec<(AuditEvent, Option<serde_json::Value>)>) -> Result<Vec<Written>, Error> {
-        if events.len() <= outbox::MAX_ROWS_PER_INSERT && events.iter().all(|(event, _)| event.personal.is_none()) {
-            // Every event goes into ONE multi-row INSERT (preparing them runs no statement),
-            // which commits atomically on its own: no BEGIN / COMMIT round trips.
-            return self.write_each(self.db.conn(), events).await;
+        if events.iter().all(|(event, _)| event.personal.is_none()) {
+            // Without personal details preparing runs no statement, so it needs no transaction.
+            let (written, plain) = self.prepare_each(self.db.conn(), events).await?;
+            if outbox::fits_one_insert(&plain) {
+                // ONE multi-row INSERT commits atomically on its own: no BEGIN / COMMIT round trips.
+                self.recorder.record_prepared(self.db.conn(), plain).await?;
+                return Ok(written);
+            }
+            let txn = self.db.begin().await?;
+            self.recorder.record_prepared(&txn, plain).await?;
+            txn.commit().await?;
+            return Ok(written);
         }
         let txn = self.db.begin().await?;
-        match self.write_each(&txn, events).await {
+        let outcome = async {
+            let (written, plain) = self.prepare_each(&txn, events).await?;
+            // Every event was checked, so a failure here is the database's: the batch rolls back.
+            self.recorder.record_prepared(&txn, plain).await?;
+            Ok::<_, Error>(written)
+        }
+        .await;
+        match outcome {
             Ok(written) => {
                 txn.commit().await?;
                 Ok(written)
@@ -235,15 +251,17 @@ impl Writer {
         }
     }
 
-    /// Writes each event in `txn`; `Err` when the transaction can no longer be committed. Events
-    /// without personal details are validated one by one, then inserted together in multi-row
-    /// statements (one round trip per [`outbox::MAX_ROWS_PER_INSERT`] events, not one per event);
-    /// grouped calls first become one event per [`Group`].
-    async fn write_each<C: ConnectionTrait + TransactionTrait>(
+    /// Answers or prepares each event on `txn`; `Err` when the transaction can no longer be
+    /// committed. Events without personal details are validated one by one for the batch's
+    /// multi-row statements (one round trip per [`outbox::MAX_ROWS_PER_INSERT`] events within
+    /// the statement byte budget, not one per event), returned to be inserted together; grouped
+    /// calls first become one event per [`Group`]. Events with personal details are written
+    /// here, each under a savepoint.
+    async fn prepare_each<C: ConnectionTrait + TransactionTrait>(
         &self,
         txn: &C,
         events: Vec<(AuditEvent, Option<serde_json::Value>)>,
-    ) -> Result<Vec<Written>, Error> {
+    ) -> Result<(Vec<Written>, Vec<outbox::NewEvent>), Error> {
         let mut written: Vec<Option<Written>> = Vec::with_capacity(events.len());
         let mut plain = Vec::with_capacity(events.len());
         let mut groups: Vec<Group> = Vec::new();
@@ -267,13 +285,12 @@ impl Writer {
                 }
             }
         }
-        // Every event was checked above, so a failure here is the database's: the batch rolls back.
-        self.recorder.record_prepared(txn, plain).await?;
         // Every position was answered: directly, or by the group that listed it.
-        Ok(written
+        let written = written
             .into_iter()
             .map(|w| w.unwrap_or_else(|| Written::Rejected(Error::internal("audit call lost"))))
-            .collect())
+            .collect();
+        Ok((written, plain))
     }
 
     /// Validates an event without personal details for the batch's multi-row insert; preparing

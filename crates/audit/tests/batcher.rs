@@ -208,6 +208,41 @@ async fn a_database_failure_fails_every_waiter_of_the_batch_and_writes_nothing()
     assert_eq!(h.audit_rows().await, 1);
 }
 
+#[tokio::test]
+async fn a_batch_too_large_for_one_statement_still_commits_all_or_nothing() {
+    let h = Harness::new().await;
+    let org = OrgId::new();
+    let batcher = h.batcher();
+    // A trigger refuses one event's row; it goes last, so it lands in a later statement of the
+    // batch than the others (20 events of ~1 KiB: past the statement byte budget).
+    let refuse = match h.database().engine() {
+        listone_core::Engine::Sqlite => vec![
+            "CREATE TRIGGER refuse_marked BEFORE INSERT ON outbox_event WHEN NEW.payload LIKE '%refuse-me%' \
+             BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        ],
+        listone_core::Engine::Postgres => vec![
+            "CREATE FUNCTION refuse_marked() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.payload::text LIKE '%refuse-me%' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$",
+            "CREATE TRIGGER refuse_marked BEFORE INSERT ON outbox_event FOR EACH ROW EXECUTE FUNCTION refuse_marked()",
+        ],
+    };
+    for sql in refuse {
+        execute(h.db.conn(), sql, []).await.unwrap();
+    }
+    let big =
+        |n: usize, mark: &str| h.event(org, n).with_details(serde_json::json!({ "n": n, "text": mark.repeat(1000) }));
+    let mut events: Vec<AuditEvent> = (0..19).map(|n| big(n, "x")).collect();
+    events.push(big(19, "refuse-me "));
+
+    let outcomes = record_concurrently(&batcher, events).await;
+
+    assert!(outcomes.iter().all(Result::is_err), "no waiter is told its event was written");
+    assert_eq!(h.audit_rows().await, 0, "the statements before the refused one rolled back too");
+    let outcomes = record_concurrently(&batcher, (0..20).map(|n| big(n, "x")).collect()).await;
+    assert!(outcomes.iter().all(Result::is_ok));
+    assert_eq!(h.audit_rows().await, 20);
+}
+
 /// The audit outbox rows: (event id, details) of each.
 async fn audit_details(h: &Harness) -> Vec<(uuid::Uuid, serde_json::Value)> {
     use sea_orm::ConnectionTrait as _;

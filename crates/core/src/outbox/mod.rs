@@ -125,8 +125,24 @@ fn checked_size(event: &NewEvent) -> Result<usize, Error> {
     let payload_len = db::json_size(&event.payload);
     violations.check(payload_len > MAX_PAYLOAD_BYTES, "payload", "must be at most 262144 bytes");
     violations.into_result()?;
-    // Id, org, request id and time beside the topic and payload.
-    Ok(payload_len + event.topic.len() + 4 * 16)
+    Ok(row_size(event, payload_len))
+}
+
+/// About how many bytes an event's row takes in an insert's parameters, given its payload's:
+/// id, org, request id and time beside the topic and payload.
+fn row_size(event: &NewEvent, payload_len: usize) -> usize {
+    payload_len + event.topic.len() + 4 * 16
+}
+
+/// Whether [`enqueue_all`] writes `events` with ONE statement, which commits atomically on its
+/// own outside a transaction (at most [`MAX_ROWS_PER_INSERT`] rows within the statement byte
+/// budget, `db::MAX_STATEMENT_BYTES`; a lone event always).
+pub fn fits_one_insert(events: &[NewEvent]) -> bool {
+    if events.len() <= 1 {
+        return true;
+    }
+    let bytes: usize = events.iter().map(|e| row_size(e, db::json_size(&e.payload))).sum();
+    events.len() <= MAX_ROWS_PER_INSERT && bytes <= db::MAX_STATEMENT_BYTES
 }
 
 /// `INSERT ... VALUES ($1, ..., $6), ($7, ...)` for `rows` rows.
