@@ -206,10 +206,18 @@ pub async fn settle(db: &Database) -> Result<(), BenchError> {
     // Freshly written PostgreSQL tables: vacuum and analyze them now, so neither the baseline
     // nor the measured call pays for first-touch hint bits or a background autovacuum of the
     // seed rows (measured: the raw primary-key select ran at 7.7k/s or 26k/s from run to run).
+    // The outbox dispatcher's and the audit log's tables too: planned on statistics taken while
+    // they were empty, the dispatcher's probe of a page's delivery rows read every delivery row
+    // of the sink (10-20 ms a pass, seen with auto_explain) until autovacuum first analyzed them.
     // SQLite is left as the server leaves it: an ANALYZE there (sqlite_stat1) made single-record
     // reads 10x slower in one measurement, not investigated yet.
     if db.engine() == Engine::Postgres {
-        db.conn().execute_unprepared("VACUUM (ANALYZE) record, record_index, subject_key, outbox_event").await?;
+        db.conn()
+            .execute_unprepared(
+                "VACUUM (ANALYZE) record, record_index, subject_key, outbox_event, outbox_delivery, audit_entry, \
+                 audit_node",
+            )
+            .await?;
     }
     Ok(())
 }
