@@ -66,9 +66,13 @@ fn per_entry(mut f: Figures, entries_per_op: usize) -> Figures {
 /// `audit_entry` (same columns and key), no hashing.
 pub fn plain_insert(ctx: &EngineContext) -> BenchFuture<'_> {
     Box::pin(async move {
-        let conn = ctx.server.db().conn();
-        conn.execute_unprepared("CREATE TABLE bench_audit_plain AS SELECT * FROM audit_entry WHERE 1 = 0").await?;
-        conn.execute_unprepared("CREATE UNIQUE INDEX bench_audit_plain_key ON bench_audit_plain (org_id, seq)").await?;
+        // A fresh scratch table every round of a `--rounds` run, made in one transaction: on
+        // SQLite another pooled connection can still hold the dropped table's index in its schema.
+        let txn = ctx.server.db().begin().await?;
+        txn.execute_unprepared("DROP TABLE IF EXISTS bench_audit_plain").await?;
+        txn.execute_unprepared("CREATE TABLE bench_audit_plain AS SELECT * FROM audit_entry WHERE 1 = 0").await?;
+        txn.execute_unprepared("CREATE UNIQUE INDEX bench_audit_plain_key ON bench_audit_plain (org_id, seq)").await?;
+        txn.commit().await?;
         let org = OrgId::new();
         let next = Arc::new(Mutex::new(0u64));
         let db = ctx.server.db().clone();

@@ -60,12 +60,16 @@ pub async fn run_pass(engine: Engine, options: &Options) -> Result<Vec<Measured>
         return Err(BenchError(format!("asked for {} but the test database is {}", engine.name(), actual.name())));
     }
     let ctx = EngineContext { server, budget: options.budget(), concurrency: options.concurrency };
-    let mut measured = Vec::with_capacity(ENGINE_BENCHES.len());
-    for bench in ENGINE_BENCHES.iter().filter(|b| catalog::selected(&options.only, b.name)) {
-        let figures = (bench.run)(&ctx).await.map_err(|e| BenchError(format!("{}: {e}", bench.name)))?;
-        let result = Measured::new(bench.name, engine.name(), bench.baseline, figures);
-        report::progress(&result);
-        measured.push(result);
+    let mut measured = Vec::with_capacity(ENGINE_BENCHES.len() * options.rounds as usize);
+    // Round after round of the whole selection, so each figure and its baseline are measured
+    // close together every round and a drift of the machine shows as a range, not as a ratio.
+    for round in 0..options.rounds {
+        for bench in ENGINE_BENCHES.iter().filter(|b| catalog::selected(&options.only, b.name)) {
+            let figures = (bench.run)(&ctx).await.map_err(|e| BenchError(format!("{}: {e}", bench.name)))?;
+            let result = Measured::new(bench.name, engine.name(), bench.baseline, figures).in_round(round);
+            report::progress(&result);
+            measured.push(result);
+        }
     }
     ctx.server.shutdown().await;
     Ok(measured)

@@ -39,7 +39,7 @@ pub fn password_signin(ctx: &EngineContext) -> BenchFuture<'_> {
             .register(
                 &OrgRegistration {
                     name: "Bench".into(),
-                    slug: "bench-signin".into(),
+                    slug: crate::oidc::fresh_slug("bench-signin"),
                     country: "GB".into(),
                     dpo_name: Secret::new("DPO".into()),
                     dpo_email: Secret::new("dpo@bench.example".into()),

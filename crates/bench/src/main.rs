@@ -58,21 +58,24 @@ fn main() -> ExitCode {
 fn run(options: &Options) -> Result<(), BenchError> {
     let budget = options.budget();
     eprintln!(
-        "listone-bench: {} cores; each benchmark {:.1} s after {:.1} s warm-up; {} concurrent clients",
+        "listone-bench: {} cores; each benchmark {:.1} s after {:.1} s warm-up; {} concurrent clients; {} round(s)",
         report::cores(),
         budget.duration.as_secs_f64(),
         budget.warmup.as_secs_f64(),
-        options.concurrency
+        options.concurrency,
+        options.rounds
     );
     if let Some(unknown) = options.only.iter().find(|name| !catalog::exists(name)) {
         return Err(BenchError(format!("--only: no benchmark is called `{unknown}`")));
     }
     let mut measured = Vec::new();
-    for bench in CPU_BENCHES.iter().filter(|b| catalog::selected(&options.only, b.name)) {
-        let figures = (bench.run)(&budget)?;
-        let result = Measured::new(bench.name, NO_ENGINE, bench.baseline, figures);
-        report::progress(&result);
-        measured.push(result);
+    for round in 0..options.rounds {
+        for bench in CPU_BENCHES.iter().filter(|b| catalog::selected(&options.only, b.name)) {
+            let figures = (bench.run)(&budget)?;
+            let result = Measured::new(bench.name, NO_ENGINE, bench.baseline, figures).in_round(round);
+            report::progress(&result);
+            measured.push(result);
+        }
     }
     measured.extend(engines::run_in_child(Engine::Sqlite, None, options)?);
     match &options.postgres {
@@ -90,7 +93,7 @@ fn run(options: &Options) -> Result<(), BenchError> {
     }
     let results = report::compare(&measured);
     report::print_table(&results);
-    report::write_json(&options.out, &results, options.duration.as_secs_f64(), options.concurrency)?;
+    report::write_json(&options.out, &results, options.duration.as_secs_f64(), options.concurrency, options.rounds)?;
     println!("\nresults written to {}", options.out.display());
     Ok(())
 }

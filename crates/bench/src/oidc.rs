@@ -234,7 +234,14 @@ fn verifier(ctx: &EngineContext) -> AccessTokenVerifier {
     AccessTokenVerifier::new(issuer.issuer().to_owned(), issuer.audience().to_owned(), keys, app.clock.clone())
 }
 
-/// A fresh organization (`slug`) and its confidential client signing with `alg`.
+/// `prefix` and a random suffix: each round of a `--rounds` run registers its own organization.
+pub(crate) fn fresh_slug(prefix: &str) -> String {
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    format!("{prefix}-{}", &suffix[..8])
+}
+
+/// A fresh organization (its slug `slug` and a random suffix) and its confidential client
+/// signing with `alg`.
 pub(crate) async fn service_client(
     ctx: &EngineContext,
     slug: &str,
@@ -244,7 +251,7 @@ pub(crate) async fn service_client(
     let operator = AuditActor { kind: ActorKind::System, id: Some("bench".into()) };
     let registration = OrgRegistration {
         name: "Bench".into(),
-        slug: slug.into(),
+        slug: fresh_slug(slug),
         country: "GB".into(),
         dpo_name: Secret::new("DPO".into()),
         dpo_email: Secret::new("dpo@bench.example".into()),

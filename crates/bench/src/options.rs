@@ -16,17 +16,21 @@ pub const DEFAULT_DURATION: Duration = Duration::from_secs(5);
 pub const QUICK_DURATION: Duration = Duration::from_secs(1);
 /// Concurrent client tasks in the server and database benchmarks.
 pub const DEFAULT_CONCURRENCY: usize = 16;
+/// Most rounds `--rounds` accepts.
+pub const MAX_ROUNDS: u32 = 20;
 /// Upper bound on timed operations per benchmark, whatever the duration.
 pub const MAX_OPS: u64 = 8_000_000;
 
 /// Usage text.
 pub const USAGE: &str = "\
-usage: listone-bench [--quick] [--duration SECS] [--concurrency N] [--only NAME,...]
-                     [--postgres-url URL | --no-postgres] [--out PATH]
+usage: listone-bench [--quick] [--duration SECS] [--concurrency N] [--rounds N]
+                     [--only NAME,...] [--postgres-url URL | --no-postgres] [--out PATH]
 
   --quick            1 s per benchmark instead of 5 s
   --duration SECS    timed phase per benchmark (after a warm-up of a fifth of it)
   --concurrency N    concurrent client tasks (default 16)
+  --rounds N         run the selection N times over (default 1), each figure beside its
+                     baseline of the same round; reports the median round's ratio and the range
   --only NAME,...    only these benchmarks (and the baselines they are divided by)
   --postgres-url URL run the PostgreSQL pass there (default: LISTONE_TEST_DATABASE_URL, else
                      postgres://postgres@127.0.0.1:5432/postgres if it answers)
@@ -60,6 +64,8 @@ pub struct Options {
     pub duration: Duration,
     /// Concurrent client tasks.
     pub concurrency: usize,
+    /// Times the selection runs over (baseline and figure again each round).
+    pub rounds: u32,
     /// The PostgreSQL pass.
     pub postgres: PostgresTarget,
     /// Where the JSON goes.
@@ -76,6 +82,7 @@ impl Options {
         let mut options = Options {
             duration: DEFAULT_DURATION,
             concurrency: DEFAULT_CONCURRENCY,
+            rounds: 1,
             postgres: std::env::var(TEST_DATABASE_URL_ENV)
                 .ok()
                 .filter(|u| !u.trim().is_empty())
@@ -97,6 +104,13 @@ impl Options {
                         .ok()
                         .filter(|n| (1..=1024).contains(n))
                         .ok_or_else(|| UsageError::Invalid("--concurrency must be 1 to 1024".to_owned()))?;
+                }
+                "--rounds" => {
+                    options.rounds = value("--rounds")?
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=MAX_ROUNDS).contains(n))
+                        .ok_or_else(|| UsageError::Invalid(format!("--rounds must be 1 to {MAX_ROUNDS}")))?;
                 }
                 "--only" => {
                     options.only = value("--only")?
@@ -137,6 +151,8 @@ impl Options {
             self.duration.as_secs_f64().to_string(),
             "--concurrency".to_owned(),
             self.concurrency.to_string(),
+            "--rounds".to_owned(),
+            self.rounds.to_string(),
         ];
         if !self.only.is_empty() {
             args.extend(["--only".to_owned(), self.only.join(",")]);
@@ -176,7 +192,7 @@ mod tests {
         let child_args = options.map(|o| o.engine_pass_args(Engine::Postgres)).unwrap_or_default();
         let child = Options::parse(child_args).ok();
         assert_eq!(child.as_ref().and_then(|c| c.engine_pass), Some(Engine::Postgres));
-        assert_eq!(child.as_ref().map(|c| (c.duration, c.concurrency)), Some((QUICK_DURATION, 8)));
+        assert_eq!(child.as_ref().map(|c| (c.duration, c.concurrency, c.rounds)), Some((QUICK_DURATION, 8, 1)));
     }
 
     #[test]
@@ -193,6 +209,10 @@ mod tests {
         assert_eq!(parse(&["--fast"]).err(), Some(UsageError::Invalid("unknown argument `--fast`".to_owned())));
         assert!(matches!(parse(&["--duration"]), Err(UsageError::Invalid(_))));
         assert!(matches!(parse(&["--concurrency", "0"]), Err(UsageError::Invalid(_))));
+        assert!(matches!(parse(&["--rounds", "0"]), Err(UsageError::Invalid(_))));
+        assert!(matches!(parse(&["--rounds", "21"]), Err(UsageError::Invalid(_))));
+        let rounds = parse(&["--rounds", "3"]).ok().map(|o| Options::parse(o.engine_pass_args(Engine::Sqlite)));
+        assert_eq!(rounds.and_then(Result::ok).map(|c| c.rounds), Some(3));
         assert_eq!(parse(&["--help"]).err(), Some(UsageError::Help));
     }
 }

@@ -38,8 +38,10 @@ use crate::measure;
 use fixture::{CONTACTS, PAGE_SIZE, Picker, RecordsEnv, contact, read_fixture, settle};
 use seed::{FILTER_FIELD, MODULE, filter_fixture};
 
-/// A scratch table with `record`'s columns and primary key, in the benchmark's database only.
-const CREATE_SCRATCH: [&str; 2] = [
+/// A scratch table with `record`'s columns and primary key, in the benchmark's database only
+/// (fresh every round of a `--rounds` run).
+const CREATE_SCRATCH: [&str; 3] = [
+    "DROP TABLE IF EXISTS bench_record",
     "CREATE TABLE bench_record AS SELECT * FROM record WHERE 1 = 0",
     "CREATE UNIQUE INDEX bench_record_key ON bench_record (org_id, id)",
 ];
@@ -73,9 +75,13 @@ pub fn raw_insert(ctx: &EngineContext) -> BenchFuture<'_> {
             Some(row) => row.try_get::<String>("", "data")?.into(),
             None => return Err(BenchError("the sample contact is missing".to_owned())),
         };
+        // In one transaction: on SQLite another pooled connection can still hold the dropped
+        // table's index in its schema.
+        let txn = env.db.begin().await?;
         for ddl in CREATE_SCRATCH {
-            env.db.conn().execute_unprepared(ddl).await?;
+            txn.execute_unprepared(ddl).await?;
         }
+        txn.commit().await?;
         let (db, owner) = (env.db.clone(), env.owner);
         settle(&env.db).await?;
         let sample = measure::concurrent(ctx.concurrency, &ctx.budget, |_| {
