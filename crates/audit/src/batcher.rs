@@ -47,7 +47,7 @@ use crate::recorder::AuditRecorder;
 
 pub mod group;
 
-use group::Group;
+use group::{Group, join_group};
 
 /// Default for [`BatcherConfig::max_batch`].
 pub const DEFAULT_MAX_BATCH: usize = 512;
@@ -327,18 +327,6 @@ impl Writer {
             }
         }
     }
-}
-
-/// Puts a grouped call into the first open group stating the same entry, or opens one.
-fn join_group(groups: &mut Vec<Group>, position: usize, event: AuditEvent, item: serde_json::Value) {
-    let (mut event, mut item) = (event, item);
-    for group in groups.iter_mut() {
-        match group.try_add(position, event, item) {
-            None => return,
-            Some(back) => (event, item) = back,
-        }
-    }
-    groups.push(Group::open(position, event, item));
 }
 
 /// The loggable text of a batch-wide error (internal context included; it carries no personal data).

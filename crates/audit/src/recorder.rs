@@ -168,30 +168,49 @@ impl AuditRecorder {
                 Some(base64::engine::general_purpose::STANDARD.encode(sealed))
             }
         };
-        let recorded = RecordedEntry {
-            occurred_at_us: event.occurred_at.timestamp_micros(),
-            actor_kind: event.actor.kind,
-            actor_id: event.actor.id,
-            action: event.action,
-            resource_module: event.resource.as_ref().map(|r| r.module.clone()),
-            resource_id: event.resource.and_then(|r| r.id),
-            outcome: event.outcome,
-            request_id: event.context.request_id.clone(),
-            source_ip: event.context.source_ip,
-            user_agent: event.context.user_agent,
-            purpose: event.purpose,
-            personal_data: event.personal_data,
-            details,
-            subject_id: event.personal.as_ref().map(|p| p.subject_id),
-            personal_sealed,
-        };
-        let payload =
-            serde_json::to_value(&recorded).map_err(|e| Error::internal(format!("encode audit entry: {e}")))?;
-        let mut new = NewEvent::new(Some(event.org_id), AUDIT_TOPIC, payload);
-        new.id = id;
-        new.request_id = event.context.request_id.as_deref().and_then(|r| listone_core::RequestId::parse(r).ok());
-        Ok(new)
+        outbox_event(event, id, details, personal_sealed)
     }
+
+    /// [`prepare`](Self::prepare) for an event without personal details, which needs no
+    /// connection (nothing is sealed); an event with them is refused (INTERNAL).
+    pub fn prepare_plain(&self, event: AuditEvent) -> Result<NewEvent, Error> {
+        if event.personal.is_some() {
+            return Err(Error::internal("an audit event with personal details must be sealed"));
+        }
+        let details = validate(&event)?;
+        outbox_event(event, EventId::new(), details, None)
+    }
+}
+
+/// The outbox event carrying `event` (validated, its canonical `details` given) as entry `id`.
+fn outbox_event(
+    event: AuditEvent,
+    id: EventId,
+    details: String,
+    personal_sealed: Option<String>,
+) -> Result<NewEvent, Error> {
+    let recorded = RecordedEntry {
+        occurred_at_us: event.occurred_at.timestamp_micros(),
+        actor_kind: event.actor.kind,
+        actor_id: event.actor.id,
+        action: event.action,
+        resource_module: event.resource.as_ref().map(|r| r.module.clone()),
+        resource_id: event.resource.and_then(|r| r.id),
+        outcome: event.outcome,
+        request_id: event.context.request_id.clone(),
+        source_ip: event.context.source_ip,
+        user_agent: event.context.user_agent,
+        purpose: event.purpose,
+        personal_data: event.personal_data,
+        details,
+        subject_id: event.personal.as_ref().map(|p| p.subject_id),
+        personal_sealed,
+    };
+    let payload = serde_json::to_value(&recorded).map_err(|e| Error::internal(format!("encode audit entry: {e}")))?;
+    let mut new = NewEvent::new(Some(event.org_id), AUDIT_TOPIC, payload);
+    new.id = id;
+    new.request_id = event.context.request_id.as_deref().and_then(|r| listone_core::RequestId::parse(r).ok());
+    Ok(new)
 }
 
 /// Checks every rule at once; returns the canonical details JSON.

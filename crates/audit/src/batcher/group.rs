@@ -84,6 +84,36 @@ impl Group {
     }
 }
 
+/// Grouped calls (`event`, `item`) as the batcher would write them in one batch, for a caller
+/// that writes them itself (the record store's fused read-and-audit statement): each entry, as
+/// [`AuditBatcher::record_grouped`](super::AuditBatcher::record_grouped) states it, with the
+/// positions in `calls` of the calls it lists. Events with personal details are not grouped;
+/// each is an entry of its own, as given.
+pub fn group_calls(calls: Vec<(AuditEvent, Value)>) -> Vec<(AuditEvent, Vec<usize>)> {
+    let mut groups: Vec<Group> = Vec::new();
+    let mut alone = Vec::new();
+    for (position, (event, item)) in calls.into_iter().enumerate() {
+        if event.personal.is_some() {
+            alone.push((event, vec![position]));
+        } else {
+            join_group(&mut groups, position, event, item);
+        }
+    }
+    groups.into_iter().map(Group::into_event).chain(alone).collect()
+}
+
+/// Puts a grouped call into the first open group stating the same entry, or opens one.
+pub(super) fn join_group(groups: &mut Vec<Group>, position: usize, event: AuditEvent, item: Value) {
+    let (mut event, mut item) = (event, item);
+    for group in groups.iter_mut() {
+        match group.try_add(position, event, item) {
+            None => return,
+            Some(back) => (event, item) = back,
+        }
+    }
+    groups.push(Group::open(position, event, item));
+}
+
 /// Whether `a` and `b` state the same entry, request id and time aside.
 fn same_entry(a: &AuditEvent, b: &AuditEvent) -> bool {
     a.org_id == b.org_id
@@ -215,6 +245,21 @@ mod tests {
         let bytes = serde_json::to_vec(&event.details).map_or(usize::MAX, |v| v.len());
         assert!(bytes <= MAX_DETAILS_BYTES, "{bytes} bytes in {added} items");
         assert!(added >= 2);
+    }
+
+    #[test]
+    fn calls_group_as_the_batcher_groups_them_with_their_positions() {
+        let org = OrgId::new();
+        let calls = vec![
+            (issue(org, "svc", "r1", 1), json!({ "jti": "a" })),
+            (issue(org, "other", "r2", 1), json!({ "jti": "b" })),
+            (issue(org, "svc", "r3", 2), json!({ "jti": "c" })),
+        ];
+        let grouped = group_calls(calls);
+        let shape: Vec<(Vec<usize>, serde_json::Value)> =
+            grouped.iter().map(|(event, members)| (members.clone(), event.details["count"].clone())).collect();
+        assert_eq!(shape, [(vec![0, 2], json!(2)), (vec![1], json!(1))]);
+        assert_eq!(grouped[0].0.details["items"][1]["request_id"], "r3");
     }
 
     #[test]

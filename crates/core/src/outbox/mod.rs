@@ -114,8 +114,9 @@ pub fn check(event: &NewEvent) -> Result<(), Error> {
     checked_size(event).map(drop)
 }
 
-/// [`check`], and about how many bytes the event's row takes in an insert's parameters.
-fn checked_size(event: &NewEvent) -> Result<usize, Error> {
+/// [`check`], and about how many bytes the event's row takes in an insert's parameters (for a
+/// writer keeping a statement of its own under `db::MAX_STATEMENT_BYTES`).
+pub fn checked_size(event: &NewEvent) -> Result<usize, Error> {
     let mut violations = crate::error::Violations::new();
     violations.check(
         event.topic.is_empty() || event.topic.len() > MAX_TOPIC_LEN,

@@ -129,6 +129,14 @@ impl ModuleStore {
         Ok(module)
     }
 
+    /// The definition of module `key` of `org` this store parsed last, from memory only and
+    /// possibly outdated: a guess for a caller that checks it against the version it then reads
+    /// (the record store builds a read's audit entry from it before the read). `None` when the
+    /// store has not seen the module.
+    pub fn last_known(&self, org: OrgId, key: &str) -> Option<Arc<StoredModule>> {
+        self.definitions.last_kept(org, key)
+    }
+
     /// Every module of `org`, ordered by key.
     pub async fn list_modules(&self, org: OrgId) -> Result<Vec<StoredModule>, Error> {
         rows::all(self.db.conn(), org).await

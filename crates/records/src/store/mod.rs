@@ -260,6 +260,18 @@ impl RecordStore {
         event
     }
 
+    /// The `records.record.read` entry of personal fields read by `reader`, naming record
+    /// `resource` when the entry is not grouped.
+    fn read_event(
+        &self,
+        org: OrgId,
+        resource: Option<RecordId>,
+        reader: &read::Reader<'_>,
+        details: serde_json::Value,
+    ) -> AuditEvent {
+        self.audit_event(org, "records.record.read", resource, reader.actor, reader.ctx, Some(reader.purpose), details)
+    }
+
     /// Records `records.record.read` of personal fields by `reader` and returns once it has
     /// committed: through the read-audit batcher when there is one (single-record reads as
     /// items of a grouped entry, `details.items[].record_id`), else in a transaction of its own
@@ -274,15 +286,7 @@ impl RecordStore {
         // Through the batcher a single-record read names its record as an item of a grouped
         // entry; in its own transaction, as the entry's resource.
         let resource = if self.read_audit.is_some() { None } else { id };
-        let event = self.audit_event(
-            org,
-            "records.record.read",
-            resource,
-            reader.actor,
-            reader.ctx,
-            Some(reader.purpose),
-            details,
-        );
+        let event = self.read_event(org, resource, reader, details);
         match (&self.read_audit, id) {
             // Reads of single records by one reader, of the same fields, for the same purpose,
             // committed together share one entry listing each record (with its time and

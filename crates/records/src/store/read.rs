@@ -10,6 +10,7 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction};
 use serde_json::json;
 
 use super::change::personal_fields;
+use super::fetch::ReadAudit;
 use super::history::FieldChange;
 use super::{RecordStore, StoredRecord, not_found, rows};
 use crate::access::{AccessFilter, AccessGuard, CriteriaFields};
@@ -86,8 +87,11 @@ impl RecordStore {
     ) -> Result<StoredRecord, Error> {
         self.require(module_key, ObjectRight::Read)?;
         let conn = self.db.conn();
-        // One query: the record, its module's current version and its subject's stored key.
-        let Some(found) = self.find_live(org, module_key, id).await? else {
+        // One query: the record, its module's current version and its subject's stored key (and,
+        // through the read batcher, the read's audit entry when it can be stated ahead).
+        let audit = self.audit_ahead(org, module_key, id, fields, &reader);
+        let fetched = self.find_live(org, module_key, id, audit).await?;
+        let Some(found) = fetched.live else {
             // NOT_FOUND names the module when the org has no such module.
             self.module(org, module_key).await?;
             return Err(not_found());
@@ -116,10 +120,50 @@ impl RecordStore {
             }
         };
         let personal = personal_fields(def, wanted.iter().copied());
-        if !personal.is_empty() {
+        // Written with the read, the entry was stated from this very definition (the read found
+        // the module at the version it was stated from) for these fields.
+        if !personal.is_empty() && !fetched.audited {
             self.audit_read(org, Some(id), &reader, json!({ "module": def.key, "fields": personal })).await?;
         }
         Ok(with_fields(&row, decoded))
+    }
+
+    /// The audit entry a [`get`](Self::get) of record `id` will owe, stated BEFORE the read so
+    /// the read batcher can write it in the read's own statement (one round trip and one commit
+    /// for both): from the definition of `module_key` the store parsed last, which the read
+    /// must then find current, or the entry is not written and the get records its read
+    /// afterwards as usual. `None` when the entry cannot be known ahead: no read batcher or
+    /// read-audit batcher, a module not seen yet, a field the module lacks (the get fails), a
+    /// caller whose access to a record depends on its values (decided only after decoding), or
+    /// no personal field read.
+    fn audit_ahead(
+        &self,
+        org: OrgId,
+        module_key: &str,
+        id: RecordId,
+        fields: Option<&[&str]>,
+        reader: &Reader<'_>,
+    ) -> Option<ReadAudit> {
+        self.read_batcher.as_ref()?;
+        self.read_audit.as_ref()?;
+        let module = self.modules.last_known(org, module_key)?;
+        let def = &module.definition;
+        let mut wanted = requested(def, fields);
+        if wanted.iter().any(|key| def.field(key).is_none()) {
+            return None;
+        }
+        if let Some(guard) = self.guard() {
+            if guard.list_filter(def, self.clock.now()).ok()? != AccessFilter::All {
+                return None;
+            }
+            wanted = guard.readable(def, &wanted);
+        }
+        let personal = personal_fields(def, wanted.iter().copied());
+        if personal.is_empty() {
+            return None;
+        }
+        let event = self.read_event(org, None, reader, json!({ "module": def.key, "fields": personal }));
+        Some(ReadAudit { event, item: json!({ "record_id": id }), module_id: module.id, module_version: def.version })
     }
 
     /// One page of module `module_key`'s live records matching `query`, with the `fields` asked
