@@ -238,6 +238,43 @@ async fn server_shutdown_drains_the_outbox() {
     assert_eq!(sink.seen(), vec![id]);
 }
 
+#[tokio::test]
+async fn a_backlog_is_delivered_batch_after_batch_without_waiting_for_the_poll() {
+    let sink = RecordingSink::new("mirror", 0);
+    let options = TestServerOptions {
+        sinks: vec![sink.clone()],
+        // Polls once at start, then never on its own: only a backlog keeps it going.
+        dispatcher: DispatcherConfig {
+            poll_interval: Duration::from_secs(3600),
+            batch_size: 2,
+            ..DispatcherConfig::default()
+        },
+        ..Default::default()
+    };
+    let server = TestServer::start_with(options).await;
+    let clock = server.clock().clone();
+    let mut ids = Vec::new();
+    for n in 0..7 {
+        ids.push(event(OrgId::new(), n));
+    }
+    let ids = outbox::enqueue_all(server.db().conn(), &clock, ids).await.unwrap();
+    // The first pass may have run before the events were written; one wake starts the backlog.
+    server.ctx().outbox.wake();
+    let delivered = async {
+        while sink.seen().len() < ids.len() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    // A guard against a hang, not a timing assertion: the poll alone would take an hour a batch.
+    tokio::time::timeout(Duration::from_secs(60), delivered).await.expect("the backlog is delivered");
+    let mut seen = sink.seen();
+    seen.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(seen, expected);
+    server.shutdown().await;
+}
+
 /// The events a dispatch pass still looks at.
 async fn pending(db: &TestDatabase) -> i64 {
     listone_core::db::count(db.database().conn(), "SELECT COUNT(*) AS n FROM outbox_event WHERE pending", [])
