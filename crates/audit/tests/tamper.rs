@@ -3,9 +3,9 @@
 
 mod support;
 
-use listone_core::OrgId;
+use listone_core::{Clock, OrgId};
 use listone_testkit::TestServer;
-use sea_orm::Value;
+use sea_orm::{ConnectionTrait, Value};
 use support::*;
 
 async fn log_of(n: usize) -> (TestServer, OrgId) {
@@ -116,4 +116,56 @@ async fn a_forged_checkpoint_signature_is_detected() {
     let report = verify(&server, org).await;
     assert!(report.problems.iter().any(|p| p.kind == "checkpoint_signature"), "{:?}", report.problems);
     server.shutdown().await;
+}
+
+/// `org`'s events in the outbox, oldest first, as the dispatcher hands them to the log.
+async fn outbox_events(server: &TestServer, org: OrgId) -> Vec<listone_core::outbox::OutboxEvent> {
+    let conn = server.ctx().db.conn();
+    let stmt = listone_core::db::statement(
+        conn.get_database_backend(),
+        "SELECT id, topic, payload, created_at FROM outbox_event WHERE org_id = $1 ORDER BY id",
+        [org_v(org)],
+    );
+    let rows = conn.query_all_raw(stmt).await.unwrap();
+    rows.iter()
+        .map(|row| listone_core::outbox::OutboxEvent {
+            id: listone_core::EventId::from_uuid(row.try_get("", "id").unwrap()),
+            org_id: Some(org),
+            topic: row.try_get("", "topic").unwrap(),
+            payload: row.try_get("", "payload").unwrap(),
+            request_id: None,
+            created_at: row.try_get("", "created_at").unwrap(),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn events_delivered_again_are_appended_once_beside_new_ones() {
+    let (server, org) = log_of(5).await;
+    let delivered = outbox_events(&server, org).await;
+    assert_eq!(delivered.len(), 5);
+    let fresh = server
+        .ctx()
+        .audit_recorder
+        .prepare(server.ctx().db.conn(), event(&server, org, "records.record.update", 99))
+        .await
+        .unwrap();
+    let fresh = listone_core::outbox::OutboxEvent {
+        id: fresh.id,
+        org_id: Some(org),
+        topic: fresh.topic,
+        payload: fresh.payload,
+        request_id: None,
+        created_at: server.clock().now(),
+    };
+    // At-least-once delivery: two events the log holds arrive again with a new one.
+    let batch = [delivered[1].clone(), fresh.clone(), delivered[3].clone()];
+    let report = server.ctx().audit.append(&batch).await.unwrap();
+    assert_eq!((report.appended, report.duplicates), (1, 2));
+    let again = server.ctx().audit.append(&[fresh]).await.unwrap();
+    assert_eq!((again.appended, again.duplicates), (0, 1));
+    assert_eq!(server.ctx().audit.head(org).await.unwrap().size, 6);
+    let report = verify(&server, org).await;
+    assert!(report.is_valid(), "{:?}", report.problems);
+    assert_eq!(report.entries_checked, 6);
 }
