@@ -8,6 +8,13 @@
 //! What a call gets is exactly what [`rows::find_live`] answers for it: the statement matches
 //! organization and id, and each call keeps only the row of its own organization, id and module
 //! key (so a call never sees another organization's row, nor a record of another module).
+//!
+//! On PostgreSQL the same statement also writes the reads' personal-read audit entries when the
+//! callers could state them ahead ([`ReadAudit`]): grouped as the audit batcher groups them, and
+//! each inserted only if every record it lists is found live at the module version it was stated
+//! from ([`rows::find_live_audited`]). A call learns whether its entry went in
+//! ([`Fetched::audited`]); if not, it records its read afterwards the ordinary way. Entries that
+//! would take the statement past the byte budget are left to that ordinary way too.
 
 use std::collections::BTreeSet;
 
