@@ -12,12 +12,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use listone_audit::{AuditBatcher, AuditRecorder, BatcherConfig};
-use listone_core::{Engine, Error, OrgId, RecordId, SharedClock};
+use listone_core::{Engine, RecordId, SharedClock};
 use listone_customization::{ModuleStore, PersonalCategory, Protection};
-use listone_records::{RecordStore, StoredRecord};
+use listone_records::RecordStore;
 use serde_json::{Value as Json, json};
-use support::Fixture;
-use tokio::task::JoinSet;
+use support::{Fixture, get_all};
 
 /// The store as the server wires it on its engine, and its audit batcher.
 fn wired(f: &Fixture) -> (RecordStore, AuditBatcher) {
@@ -29,28 +28,6 @@ fn wired(f: &Fixture) -> (RecordStore, AuditBatcher) {
     );
     let store = f.store.clone().with_read_batching().with_read_audit(batcher.clone());
     (store, batcher)
-}
-
-/// Every read of `asks` at once through `store`, outcomes in the order asked.
-async fn get_all(
-    f: &Fixture,
-    store: &RecordStore,
-    asks: &[(OrgId, &'static str, RecordId)],
-) -> Vec<Result<StoredRecord, Error>> {
-    let mut calls = JoinSet::new();
-    for (position, &(org, module, id)) in asks.iter().enumerate() {
-        let (store, actor, ctx) = (store.clone(), f.actor.clone(), f.ctx.clone());
-        calls.spawn(async move {
-            let reader = listone_records::Reader { actor: &actor, ctx: &ctx, purpose: "crm.sales" };
-            (position, store.get(org, module, id, None, reader).await)
-        });
-    }
-    let mut outcomes: Vec<Option<Result<StoredRecord, Error>>> = (0..asks.len()).map(|_| None).collect();
-    while let Some(joined) = calls.join_next().await {
-        let (position, outcome) = joined.unwrap();
-        outcomes[position] = Some(outcome);
-    }
-    outcomes.into_iter().map(Option::unwrap).collect()
 }
 
 /// How many times each record is listed by the read entries after the first `skip`, and with

@@ -7,32 +7,9 @@
 mod support;
 
 use listone_core::{Error, OrgId, RecordId};
-use listone_records::{RecordStore, StoredRecord};
+use listone_records::StoredRecord;
 use serde_json::json;
-use support::{Fixture, json_of, user};
-use tokio::task::JoinSet;
-
-/// Every read of `asks` at once through `store`, outcomes in the order asked.
-async fn get_all(
-    f: &Fixture,
-    store: &RecordStore,
-    asks: &[(OrgId, &'static str, RecordId)],
-) -> Vec<Result<StoredRecord, Error>> {
-    let mut calls = JoinSet::new();
-    for (position, &(org, module, id)) in asks.iter().enumerate() {
-        let (store, actor, ctx) = (store.clone(), f.actor.clone(), f.ctx.clone());
-        calls.spawn(async move {
-            let reader = listone_records::Reader { actor: &actor, ctx: &ctx, purpose: "crm.sales" };
-            (position, store.get(org, module, id, None, reader).await)
-        });
-    }
-    let mut outcomes: Vec<Option<Result<StoredRecord, Error>>> = (0..asks.len()).map(|_| None).collect();
-    while let Some(joined) = calls.join_next().await {
-        let (position, outcome) = joined.unwrap();
-        outcomes[position] = Some(outcome);
-    }
-    outcomes.into_iter().map(Option::unwrap).collect()
-}
+use support::{Fixture, get_all, json_of, user};
 
 /// The fields of a read, as JSON.
 fn values(record: &StoredRecord, keys: &[&str]) -> Vec<serde_json::Value> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use listone_audit::{ActorKind, AuditActor, AuditRecorder, RequestContext};
-use listone_core::{Error, OrgId, SharedClock, TestClock};
+use listone_core::{Error, OrgId, RecordId, SharedClock, TestClock};
 use listone_crypto::{KeyRing, MasterKey};
 use listone_customization::{
     FieldDef, FieldType, Layout, ModuleDef, ModuleKind, ModuleStore, PersonalCategory, Protection,
@@ -228,4 +228,26 @@ pub fn violation_fields(err: &Error) -> Vec<String> {
         Error::InvalidArgument { violations } => violations.iter().map(|v| v.field.clone()).collect(),
         other => panic!("not invalid argument: {other:?}"),
     }
+}
+
+/// Every read of `asks` at once through `store`, outcomes in the order asked.
+pub async fn get_all(
+    f: &Fixture,
+    store: &RecordStore,
+    asks: &[(OrgId, &'static str, RecordId)],
+) -> Vec<Result<StoredRecord, Error>> {
+    let mut calls = tokio::task::JoinSet::new();
+    for (position, &(org, module, id)) in asks.iter().enumerate() {
+        let (store, actor, ctx) = (store.clone(), f.actor.clone(), f.ctx.clone());
+        calls.spawn(async move {
+            let reader = listone_records::Reader { actor: &actor, ctx: &ctx, purpose: "crm.sales" };
+            (position, store.get(org, module, id, None, reader).await)
+        });
+    }
+    let mut outcomes: Vec<Option<Result<StoredRecord, Error>>> = (0..asks.len()).map(|_| None).collect();
+    while let Some(joined) = calls.join_next().await {
+        let (position, outcome) = joined.unwrap();
+        outcomes[position] = Some(outcome);
+    }
+    outcomes.into_iter().map(Option::unwrap).collect()
 }
