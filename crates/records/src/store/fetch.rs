@@ -12,7 +12,7 @@
 //! On PostgreSQL the same statement also writes the reads' personal-read audit entries when the
 //! callers could state them ahead ([`ReadAudit`]): grouped as the audit batcher groups them, and
 //! each inserted only if every record it lists is found live at the module version it was stated
-//! from ([`rows::find_live_audited`]). A call learns whether its entry went in
+//! from ([`audited_read::find_live_audited`]). A call learns whether its entry went in
 //! ([`Fetched::audited`]); if not, it records its read afterwards the ordinary way. Entries that
 //! would take the statement past the byte budget are left to that ordinary way too.
 
@@ -25,7 +25,8 @@ use listone_core::{Database, Engine, Error, EventId, ModuleId, OrgId, RecordId, 
 use tokio::sync::{mpsc, oneshot};
 
 use super::RecordStore;
-use super::rows::{self, ExpectedEntry, LiveRecord};
+use super::audited_read::{self, ExpectedEntry};
+use super::rows::{self, LiveRecord};
 
 /// Most reads served by one statement.
 pub const MAX_READ_BATCH: usize = 64;
@@ -143,7 +144,7 @@ impl Reader {
         let outcome = if entries.is_empty() {
             rows::find_live_many(self.db.conn(), &keys).await.map(|found| (found, Vec::new()))
         } else {
-            rows::find_live_audited(self.db.conn(), &keys, &entries, self.clock.now()).await
+            audited_read::find_live_audited(self.db.conn(), &keys, &entries, self.clock.now()).await
         };
         match outcome {
             Ok((found, written)) => {

@@ -30,6 +30,7 @@
 //!   ([`RecordStore::with_read_audit`]) or in a short transaction of their own, and values are
 //!   returned only after that entry committed: a read that could not be audited returns nothing.
 
+mod audited_read;
 mod batch;
 mod bulk;
 mod change;

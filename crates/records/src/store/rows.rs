@@ -1,8 +1,7 @@
 //! The SQL of the record store. Every statement filters by `org_id`.
 
 use listone_core::db::{MAX_PARAMS_PER_STATEMENT, execute, insert_many, statement};
-use listone_core::outbox::NewEvent;
-use listone_core::{Error, EventId, ModuleId, OrgId, RecordId, SubjectId};
+use listone_core::{Error, ModuleId, OrgId, RecordId, SubjectId};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, QueryResult, SqlErr, Value};
 use uuid::Uuid;
 
@@ -90,13 +89,13 @@ pub(crate) struct LiveRecord {
 }
 
 /// A live record joined to its module (current version, key) and its subject's stored key.
-const LIVE_SELECT: &str = "SELECT r.org_id, r.id, r.module_id, r.owner_id, r.subject_id, r.version, r.data, \
+pub(super) const LIVE_SELECT: &str = "SELECT r.org_id, r.id, r.module_id, r.owner_id, r.subject_id, r.version, r.data, \
      r.created_by, r.created_at_us, r.updated_by, r.updated_at_us, r.restricted, m.key AS module_key, \
      m.version AS module_version, k.wrapped AS subject_key \
      FROM record r JOIN module_def m ON m.org_id = r.org_id AND m.id = r.module_id \
      LEFT JOIN subject_key k ON k.org_id = r.org_id AND k.subject_id = r.subject_id";
 
-fn live_from(row: &QueryResult) -> Result<LiveRecord, Error> {
+pub(super) fn live_from(row: &QueryResult) -> Result<LiveRecord, Error> {
     let module_version = u32::try_from(row.try_get::<i64>("", "module_version")?)
         .map_err(|_| Error::internal("module version out of range"))?;
     Ok(LiveRecord {
@@ -149,95 +148,6 @@ pub(crate) async fn find_live_many<C: ConnectionTrait>(
             Ok((org, module_key, live_from(row)?))
         })
         .collect()
-}
-
-/// A read's audit entry for [`find_live_audited`], with what the read must find for the entry
-/// to be true: every record it lists, live, of module `module_key` (`module_id`) at
-/// `module_version`, the definition the entry's field list was taken from.
-pub(crate) struct ExpectedEntry {
-    pub event: NewEvent,
-    pub module_key: String,
-    pub module_id: ModuleId,
-    pub module_version: u32,
-    /// The records the entry lists, each once.
-    pub records: Vec<RecordId>,
-}
-
-/// The read of [`find_live_many`] and, in the SAME statement, the outbox insert of each audit
-/// entry in `entries` whose every listed record the read finds as the entry expects (PostgreSQL
-/// only: a data-modifying `WITH`). The statement commits on its own, before its rows come back
-/// (the client has them only at ReadyForQuery, after the implicit commit), so a row read here was
-/// audited by the time a caller sees it, and no entry is written for a read that found nothing or
-/// found another version of the module. Returns the rows and the ids of the entries written.
-/// One statement text whatever the batch, arrays and entries passed as parameters.
-pub(crate) async fn find_live_audited<C: ConnectionTrait>(
-    conn: &C,
-    keys: &[(OrgId, RecordId)],
-    entries: &[ExpectedEntry],
-    created_at: chrono::DateTime<chrono::Utc>,
-) -> Result<(Vec<(OrgId, String, LiveRecord)>, Vec<EventId>), Error> {
-    if conn.get_database_backend() != DatabaseBackend::Postgres {
-        return Err(Error::internal("a read audited in its own statement needs PostgreSQL"));
-    }
-    let array = |ids: &mut dyn Iterator<Item = Uuid>| {
-        let inner: Vec<String> = ids.map(|id| id.to_string()).collect();
-        format!("{{{}}}", inner.join(","))
-    };
-    let orgs = array(&mut keys.iter().map(|(org, _)| org.as_uuid()));
-    let ids = array(&mut keys.iter().map(|(_, id)| id.as_uuid()));
-    let at = created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    let entries: Vec<serde_json::Value> = entries
-        .iter()
-        .map(|e| {
-            serde_json::json!({
-                "id": e.event.id.as_uuid(),
-                "org_id": e.event.org_id.map(|o| o.as_uuid()),
-                "topic": e.event.topic,
-                "payload": e.event.payload,
-                "request_id": e.event.request_id.map(|r| r.to_string()),
-                "created_at": at,
-                "module_key": e.module_key,
-                "module_id": e.module_id.as_uuid(),
-                "module_version": e.module_version,
-                "records": e.records.iter().map(|r| r.as_uuid()).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    let values = [Value::from(orgs), Value::from(ids), Value::from(serde_json::Value::Array(entries))];
-    let rows = conn.query_all_raw(statement(DatabaseBackend::Postgres, &audited_read_sql(), values)).await?;
-    let mut written: Vec<EventId> = Vec::new();
-    let mut found = Vec::with_capacity(rows.len());
-    for row in &rows {
-        if written.is_empty()
-            && let Some(ids) = row.try_get::<Option<String>>("", "audited")?
-        {
-            for id in ids.split(',') {
-                let id = Uuid::parse_str(id).map_err(|_| Error::internal("audited entry id is not a UUID"))?;
-                written.push(EventId::from_uuid(id));
-            }
-        }
-        let org = OrgId::from_uuid(row.try_get::<Uuid>("", "org_id")?);
-        let module_key: String = row.try_get("", "module_key")?;
-        found.push((org, module_key, live_from(row)?));
-    }
-    Ok((found, written))
-}
-
-/// The statement of [`find_live_audited`].
-fn audited_read_sql() -> String {
-    format!(
-        "WITH found AS ({LIVE_SELECT} WHERE r.org_id = ANY($1::text::uuid[]) AND r.id = ANY($2::text::uuid[]) \
-         AND r.deleted_at_us IS NULL), \
-         audited AS (INSERT INTO outbox_event (id, org_id, topic, payload, request_id, created_at) \
-         SELECT e.id, e.org_id, e.topic, e.payload, e.request_id, e.created_at \
-         FROM jsonb_to_recordset($3::jsonb) AS e(id uuid, org_id uuid, topic text, payload jsonb, request_id text, \
-         created_at timestamptz, module_key text, module_id uuid, module_version bigint, records uuid[]) \
-         WHERE (SELECT count(*) FROM found f WHERE f.org_id = e.org_id AND f.id = ANY(e.records) \
-         AND f.module_key = e.module_key AND f.module_id = e.module_id AND f.module_version = e.module_version) \
-         = cardinality(e.records) \
-         RETURNING id) \
-         SELECT found.*, (SELECT string_agg(id::text, ',') FROM audited) AS audited FROM found"
-    )
 }
 
 /// `$first, $first+1, ...` (`count` placeholders).
