@@ -1,6 +1,8 @@
 //! The read batcher's statement that also writes audit entries: the live records of a batch
 //! and, in the same PostgreSQL statement, the personal-read entries stated ahead for them.
 
+use std::sync::LazyLock;
+
 use listone_core::db::statement;
 use listone_core::outbox::NewEvent;
 use listone_core::{Error, EventId, ModuleId, OrgId, RecordId};
@@ -62,18 +64,17 @@ pub(crate) async fn find_live_audited<C: ConnectionTrait>(
         })
         .collect();
     let values = [Value::from(orgs), Value::from(ids), Value::from(serde_json::Value::Array(entries))];
-    let rows = conn.query_all_raw(statement(DatabaseBackend::Postgres, &audited_read_sql(), values)).await?;
+    let rows = conn.query_all_raw(statement(DatabaseBackend::Postgres, &AUDITED_READ, values)).await?;
+    // Every row carries the same list of the entries written (none without rows).
     let mut written: Vec<EventId> = Vec::new();
+    if let Some(ids) = rows.first().map(|row| row.try_get::<Option<String>>("", "audited")).transpose()?.flatten() {
+        for id in ids.split(',') {
+            let id = Uuid::parse_str(id).map_err(|_| Error::internal("audited entry id is not a UUID"))?;
+            written.push(EventId::from_uuid(id));
+        }
+    }
     let mut found = Vec::with_capacity(rows.len());
     for row in &rows {
-        if written.is_empty()
-            && let Some(ids) = row.try_get::<Option<String>>("", "audited")?
-        {
-            for id in ids.split(',') {
-                let id = Uuid::parse_str(id).map_err(|_| Error::internal("audited entry id is not a UUID"))?;
-                written.push(EventId::from_uuid(id));
-            }
-        }
         let org = OrgId::from_uuid(row.try_get::<Uuid>("", "org_id")?);
         let module_key: String = row.try_get("", "module_key")?;
         found.push((org, module_key, live_from(row)?));
@@ -81,8 +82,8 @@ pub(crate) async fn find_live_audited<C: ConnectionTrait>(
     Ok((found, written))
 }
 
-/// The statement of [`find_live_audited`].
-fn audited_read_sql() -> String {
+/// The statement of [`find_live_audited`], built once.
+static AUDITED_READ: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH found AS ({LIVE_SELECT} WHERE r.org_id = ANY($1::text::uuid[]) AND r.id = ANY($2::text::uuid[]) \
          AND r.deleted_at_us IS NULL), \
@@ -96,4 +97,4 @@ fn audited_read_sql() -> String {
          RETURNING id) \
          SELECT found.*, (SELECT string_agg(id::text, ',') FROM audited) AS audited FROM found"
     )
-}
+});

@@ -57,6 +57,13 @@ fn requested<'a>(def: &'a ModuleDef, fields: Option<&'a [&'a str]>) -> Vec<&'a s
     }
 }
 
+/// The details of the `records.record.read` entry a read of `wanted` fields of `def` owes, or
+/// `None` when none of them is personal.
+fn read_details(def: &ModuleDef, wanted: &[&str]) -> Option<serde_json::Value> {
+    let personal = personal_fields(def, wanted.iter().copied());
+    (!personal.is_empty()).then(|| json!({ "module": def.key, "fields": personal }))
+}
+
 fn with_fields(row: &RecordRow, fields: crate::codec::DecodedRecord) -> StoredRecord {
     StoredRecord {
         id: row.id,
@@ -99,7 +106,7 @@ impl RecordStore {
         let row = found.row;
         let module = self.modules.definition(org, row.module_id, found.module_version).await?;
         let def = &module.definition;
-        let mut wanted = requested(def, fields);
+        let wanted = self.readable_fields(def, fields);
         let mut keys = RequestKeys::new(&self.keys, self.clock.now());
         if let Some(subject) = row.subject_id {
             keys.accept_stored_subject_key(conn, org, subject, found.subject_key.as_deref()).await?;
@@ -109,7 +116,6 @@ impl RecordStore {
             None => open_record(conn, &mut keys, &place, def, &row.data, &wanted).await?,
             Some(guard) => {
                 // The criteria fields are opened beside the readable ones to decide, then dropped.
-                wanted = guard.readable(def, &wanted);
                 let criteria = CriteriaFields::of(def);
                 let mut opened = wanted.clone();
                 opened.extend(criteria.keys().filter(|k| !wanted.contains(k)));
@@ -119,13 +125,24 @@ impl RecordStore {
                 decoded
             }
         };
-        let personal = personal_fields(def, wanted.iter().copied());
-        // Written with the read, the entry was stated from this very definition (the read found
-        // the module at the version it was stated from) for these fields.
-        if !personal.is_empty() && !fetched.audited {
-            self.audit_read(org, Some(id), &reader, json!({ "module": def.key, "fields": personal })).await?;
+        // Written with the read, the entry was stated by `audit_ahead` from this very definition
+        // (the read found the module at the version it was stated from) with these details.
+        if let Some(details) = read_details(def, &wanted)
+            && !fetched.audited
+        {
+            self.audit_read(org, Some(id), &reader, details).await?;
         }
         Ok(with_fields(&row, decoded))
+    }
+
+    /// The fields of `def` a get of `fields` returns: those asked for (every field when `None`),
+    /// less those the caller may not read. What `get` opens and what its audit entry names.
+    fn readable_fields<'a>(&self, def: &'a ModuleDef, fields: Option<&'a [&'a str]>) -> Vec<&'a str> {
+        let wanted = requested(def, fields);
+        match self.guard() {
+            Some(guard) => guard.readable(def, &wanted),
+            None => wanted,
+        }
     }
 
     /// The audit entry a [`get`](Self::get) of record `id` will owe, stated BEFORE the read so
@@ -148,21 +165,16 @@ impl RecordStore {
         self.read_audit.as_ref()?;
         let module = self.modules.last_known(org, module_key)?;
         let def = &module.definition;
-        let mut wanted = requested(def, fields);
-        if wanted.iter().any(|key| def.field(key).is_none()) {
+        if requested(def, fields).iter().any(|key| def.field(key).is_none()) {
             return None;
         }
-        if let Some(guard) = self.guard() {
-            if guard.list_filter(def, self.clock.now()).ok()? != AccessFilter::All {
-                return None;
-            }
-            wanted = guard.readable(def, &wanted);
-        }
-        let personal = personal_fields(def, wanted.iter().copied());
-        if personal.is_empty() {
+        if let Some(guard) = self.guard()
+            && guard.list_filter(def, self.clock.now()).ok()? != AccessFilter::All
+        {
             return None;
         }
-        let event = self.read_event(org, None, reader, json!({ "module": def.key, "fields": personal }));
+        let details = read_details(def, &self.readable_fields(def, fields))?;
+        let event = self.read_event(org, None, reader, details);
         Some(ReadAudit { event, item: json!({ "record_id": id }), module_id: module.id, module_version: def.version })
     }
 
