@@ -2,6 +2,7 @@
 
 use listone_core::outbox::{EventSink, OutboxEvent, SinkError};
 
+use crate::recorder::AUDIT_TOPIC;
 use crate::store::AuditStore;
 
 /// Consumer name under which the outbox tracks audit delivery.
@@ -24,6 +25,12 @@ impl AuditSink {
 impl EventSink for AuditSink {
     fn name(&self) -> &str {
         AUDIT_SINK_NAME
+    }
+
+    /// `audit.entry` events only: change events are for automation and other consumers, and
+    /// handing them over would only make the dispatcher track deliveries the log ignores.
+    fn accepts(&self, topic: &str) -> bool {
+        topic == AUDIT_TOPIC
     }
 
     async fn deliver(&self, events: &[OutboxEvent]) -> Result<(), SinkError> {

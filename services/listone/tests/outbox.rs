@@ -10,17 +10,21 @@ use listone_core::{Clock, EventId, OrgId, SharedClock, TestClock};
 use listone_testkit::{TestDatabase, TestServer, TestServerOptions};
 use sea_orm::ConnectionTrait;
 
-/// Records what it is given; fails the first `failures` calls.
+/// Records what it is given; fails the first `failures` calls; takes one topic or all.
 #[derive(Debug)]
 struct RecordingSink {
     name: &'static str,
     seen: Mutex<Vec<EventId>>,
     failures: Mutex<u32>,
+    topic: Option<&'static str>,
 }
 
 impl RecordingSink {
     fn new(name: &'static str, failures: u32) -> Arc<Self> {
-        Arc::new(Self { name, seen: Mutex::new(Vec::new()), failures: Mutex::new(failures) })
+        Arc::new(Self { name, seen: Mutex::new(Vec::new()), failures: Mutex::new(failures), topic: None })
+    }
+    fn taking(name: &'static str, failures: u32, topic: &'static str) -> Arc<Self> {
+        Arc::new(Self { name, seen: Mutex::new(Vec::new()), failures: Mutex::new(failures), topic: Some(topic) })
     }
     fn seen(&self) -> Vec<EventId> {
         self.seen.lock().unwrap().clone()
@@ -31,6 +35,9 @@ impl RecordingSink {
 impl EventSink for RecordingSink {
     fn name(&self) -> &str {
         self.name
+    }
+    fn accepts(&self, topic: &str) -> bool {
+        self.topic.is_none_or(|t| t == topic)
     }
     async fn deliver(&self, events: &[OutboxEvent]) -> Result<(), SinkError> {
         let mut failures = self.failures.lock().unwrap();
@@ -344,4 +351,71 @@ async fn a_sink_reaches_new_events_past_a_backlog_another_sink_keeps_pending() {
     assert_eq!(audit.seen(), ids, "each event once, in id order");
     assert_eq!(d.dispatch_once().await.unwrap().delivered, 0, "nothing due for audit; automation still backing off");
     assert!(automation.seen().is_empty());
+}
+
+fn topical(org: OrgId, topic: &str) -> NewEvent {
+    NewEvent::new(Some(org), topic, serde_json::json!({}))
+}
+
+#[tokio::test]
+async fn a_sink_gets_only_its_topics_and_events_nobody_takes_are_settled_without_delivery() {
+    let db = TestDatabase::create().await;
+    let clock = TestClock::starting_now();
+    let org = OrgId::new();
+    let entry = outbox::enqueue(db.database().conn(), &clock, topical(org, "test.entry")).await.unwrap();
+    for _ in 0..2 {
+        outbox::enqueue(db.database().conn(), &clock, topical(org, "test.thing.changed")).await.unwrap();
+    }
+    let log = RecordingSink::taking("log", 0, "test.entry");
+    let d = dispatcher(&db, &clock, vec![log.clone()]);
+
+    let report = d.dispatch_once().await.unwrap();
+    assert_eq!((report.delivered, report.skipped), (1, 2));
+    assert_eq!(log.seen(), vec![entry], "the change events were not handed over");
+    assert_eq!(pending(&db).await, 0, "all three settled");
+    assert_eq!(count(&db, "outbox_delivery").await, 0, "settled in the delivering transaction: no rows kept");
+    assert_eq!(d.dispatch_once().await.unwrap(), Default::default());
+
+    clock.advance(chrono::Duration::days(2));
+    assert_eq!(d.prune().await.unwrap(), 3, "settled events are pruned after retention, delivered or not");
+}
+
+#[tokio::test]
+async fn an_event_two_sinks_take_waits_for_both_while_one_nobody_else_takes_does_not() {
+    let db = TestDatabase::create().await;
+    let clock = TestClock::starting_now();
+    let org = OrgId::new();
+    let entry = outbox::enqueue(db.database().conn(), &clock, topical(org, "test.entry")).await.unwrap();
+    let change = outbox::enqueue(db.database().conn(), &clock, topical(org, "test.thing.changed")).await.unwrap();
+    let log = RecordingSink::taking("log", 0, "test.entry");
+    let automation = RecordingSink::new("automation", 1);
+    let d = dispatcher(&db, &clock, vec![log.clone(), automation.clone()]);
+
+    let report = d.dispatch_once().await.unwrap();
+    assert_eq!((report.delivered, report.failed, report.skipped), (1, 2, 0));
+    assert_eq!(pending(&db).await, 2, "automation takes both and has neither yet");
+    clock.advance(chrono::Duration::hours(1));
+    assert_eq!(d.dispatch_once().await.unwrap().delivered, 2);
+    assert_eq!(pending(&db).await, 0, "the entry once both had it, the change once automation had it");
+    assert_eq!((log.seen(), automation.seen()), (vec![entry], vec![entry, change]));
+    assert_eq!(d.dispatch_once().await.unwrap(), Default::default(), "nothing is offered twice");
+}
+
+#[tokio::test]
+async fn events_nobody_takes_do_not_hold_back_the_ones_a_sink_takes() {
+    let db = TestDatabase::create().await;
+    let clock = TestClock::starting_now();
+    let org = OrgId::new();
+    for _ in 0..5 {
+        outbox::enqueue(db.database().conn(), &clock, topical(org, "test.thing.changed")).await.unwrap();
+    }
+    let entry = outbox::enqueue(db.database().conn(), &clock, topical(org, "test.entry")).await.unwrap();
+    let log = RecordingSink::taking("log", 0, "test.entry");
+    let config = DispatcherConfig { batch_size: 2, ..DispatcherConfig::default() };
+    let shared: SharedClock = Arc::new(clock.clone());
+    let d = Dispatcher::new(db.database().clone(), shared, vec![log.clone()], config);
+    let report = d.drain().await.unwrap();
+    assert_eq!((report.delivered, report.skipped), (1, 5), "drained past pages of skipped events");
+    assert_eq!(log.seen(), vec![entry]);
+    assert_eq!(pending(&db).await, 0);
 }

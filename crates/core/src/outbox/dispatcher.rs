@@ -4,8 +4,13 @@
 //! once every sink of the dispatcher delivered it or parked it as dead, so a pass costs the
 //! backlog, not the day of delivered events kept for pruning. A sink added later therefore
 //! receives events from when it joins, not the retained history.
+//!
+//! A sink takes only the topics it [accepts](EventSink::accepts). Events of a topic no sink
+//! takes are settled as the dispatcher comes across them, with no delivery rows: the
+//! all-in-one server's only sink is the audit log, which takes `audit.entry` events alone, so
+//! a change event costs one update instead of two delivery rows and a probe.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,8 +62,19 @@ pub struct DispatchReport {
     pub delivered: u64,
     /// Events a sink refused this pass (to be retried).
     pub failed: u64,
-    /// A sink was handed a full batch: more events may be waiting for it.
+    /// Events no sink takes, settled without delivery.
+    pub skipped: u64,
+    /// A sink's page of events was full: more may be waiting for it.
     pub full: bool,
+}
+
+/// What one sink has to do in a pass.
+#[derive(Debug, Default)]
+struct Due {
+    /// Events to hand it, in id order.
+    events: Vec<OutboxEvent>,
+    /// Pending events of topics no sink takes, met on the way.
+    unwanted: Vec<OutboxEvent>,
 }
 
 /// Lets writers wake the dispatcher right after they commit, instead of waiting for the poll.
@@ -142,7 +158,8 @@ impl Dispatcher {
             let pass = self.dispatch_once().await?;
             total.delivered += pass.delivered;
             total.failed += pass.failed;
-            if pass.delivered == 0 {
+            total.skipped += pass.skipped;
+            if pass.delivered == 0 && pass.skipped == 0 {
                 return Ok(total);
             }
         }
@@ -153,19 +170,25 @@ impl Dispatcher {
         let mut report = DispatchReport::default();
         for sink in &self.sinks {
             let now = self.clock.now();
-            let batch = self.due_events(sink.name(), now).await?;
+            let Due { events: batch, unwanted } = self.due_events(sink.as_ref(), now).await?;
+            report.full |= (batch.len() + unwanted.len()) as u64 >= self.config.batch_size.max(1);
+            report.skipped += unwanted.len() as u64;
             if batch.is_empty() {
+                if !unwanted.is_empty() {
+                    let txn = self.db.begin().await?;
+                    self.settle(&txn, &unwanted, None).await?;
+                    txn.commit().await?;
+                }
                 continue;
             }
-            report.full |= batch.len() as u64 >= self.config.batch_size.max(1);
             match sink.deliver(&batch).await {
                 Ok(()) => {
-                    self.mark_delivered(sink.name(), &batch, now).await?;
+                    self.mark_delivered(sink.name(), &batch, &unwanted, now).await?;
                     report.delivered += batch.len() as u64;
                 }
                 Err(err) => {
                     tracing::warn!(sink = sink.name(), events = batch.len(), error = %err, "sink refused events; backing off");
-                    self.mark_failed(sink.name(), &batch, now, &err.0).await?;
+                    self.mark_failed(sink.name(), &batch, &unwanted, now, &err.0).await?;
                     report.failed += batch.len() as u64;
                 }
             }
@@ -173,8 +196,9 @@ impl Dispatcher {
         Ok(report)
     }
 
-    /// The next events (in id order, at most `batch_size`) `consumer` has neither delivered, parked
-    /// as dead, nor is backing off from.
+    /// The next events (in id order, at most `batch_size`) `sink` takes and has neither delivered,
+    /// parked as dead, nor is backing off from; and the pending events no sink takes met on the
+    /// way (counted against the same limit, so a pass stays bounded however many there are).
     ///
     /// Two index lookups per page instead of one anti-join: the pending events in id order (the
     /// partial index), then this sink's delivery rows for exactly those ids (the primary key). An
@@ -183,11 +207,11 @@ impl Dispatcher {
     /// sink for each pending event (0.4 to 1.2 s per pass, growing with the retained deliveries),
     /// so the dispatcher alone kept a core busy. Pages after the first are read only when
     /// another sink keeps events pending that this one is done with.
-    async fn due_events(&self, consumer: &str, now: DateTime<Utc>) -> Result<Vec<OutboxEvent>, Error> {
+    async fn due_events(&self, sink: &dyn EventSink, now: DateTime<Utc>) -> Result<Due, Error> {
         let conn = self.db.conn();
         let backend = conn.get_database_backend();
         let limit = self.config.batch_size.max(1);
-        let mut due = Vec::new();
+        let mut due = Due::default();
         let mut after: Option<EventId> = None;
         loop {
             let (sql, values) = match after {
@@ -205,14 +229,22 @@ impl Dispatcher {
                 .collect::<Result<Vec<_>, _>>()?;
             let Some(last) = page.last().map(|e| e.id) else { break };
             let full_page = page.len() as u64 == limit;
-            let not_due = self.not_due(consumer, &page, now).await?;
-            due.extend(page.into_iter().filter(|e| !not_due.contains(&e.id)));
-            if due.len() as u64 >= limit || !full_page {
+            let mut taken = Vec::with_capacity(page.len());
+            for event in page {
+                if sink.accepts(&event.topic) {
+                    taken.push(event);
+                } else if !self.sinks.iter().any(|s| s.accepts(&event.topic)) {
+                    due.unwanted.push(event);
+                }
+            }
+            let not_due = self.not_due(sink.name(), &taken, now).await?;
+            due.events.extend(taken.into_iter().filter(|e| !not_due.contains(&e.id)));
+            if (due.events.len() + due.unwanted.len()) as u64 >= limit || !full_page {
                 break;
             }
             after = Some(last);
         }
-        due.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        due.events.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         Ok(due)
     }
 
@@ -223,6 +255,9 @@ impl Dispatcher {
         page: &[OutboxEvent],
         now: DateTime<Utc>,
     ) -> Result<HashSet<EventId>, Error> {
+        if page.is_empty() {
+            return Ok(HashSet::new());
+        }
         let conn = self.db.conn();
         let marks: Vec<String> = (0..page.len()).map(|i| format!("${}", i + 3)).collect();
         let sql = format!(
@@ -236,10 +271,20 @@ impl Dispatcher {
         rows.iter().map(|row| Ok(EventId::from_uuid(row.try_get("", "event_id")?))).collect()
     }
 
-    async fn mark_delivered(&self, consumer: &str, batch: &[OutboxEvent], now: DateTime<Utc>) -> Result<(), Error> {
+    async fn mark_delivered(
+        &self,
+        consumer: &str,
+        batch: &[OutboxEvent],
+        unwanted: &[OutboxEvent],
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
         let txn = self.db.begin().await?;
-        let rows = batch
+        // A delivery row is what another sink's settling counts. An event no other sink takes is
+        // settled below in this same transaction and never looked at again, so it needs none:
+        // the all-in-one server writes no delivery rows at all while nothing fails.
+        let rows: Vec<Vec<Value>> = batch
             .iter()
+            .filter(|event| self.sinks.iter().any(|s| s.name() != consumer && s.accepts(&event.topic)))
             .map(|event| {
                 vec![
                     Value::from(consumer.to_owned()),
@@ -251,38 +296,50 @@ impl Dispatcher {
             })
             .collect();
         // One statement per pass, not one per event.
-        db::insert_many_then(
-            &txn,
-            "outbox_delivery",
-            &["consumer", "event_id", "attempts", "next_attempt_at", "delivered_at"],
-            rows,
-            "ON CONFLICT (consumer, event_id) DO UPDATE SET attempts = outbox_delivery.attempts + 1, \
+        if !rows.is_empty() {
+            db::insert_many_then(
+                &txn,
+                "outbox_delivery",
+                &["consumer", "event_id", "attempts", "next_attempt_at", "delivered_at"],
+                rows,
+                "ON CONFLICT (consumer, event_id) DO UPDATE SET attempts = outbox_delivery.attempts + 1, \
              delivered_at = excluded.delivered_at, last_error = NULL",
-        )
-        .await?;
-        self.settle(&txn, batch).await?;
+            )
+            .await?;
+        }
+        // Events no sink takes fall in the same group as those only `consumer` takes: one statement.
+        self.settle(&txn, batch.iter().chain(unwanted), Some(consumer)).await?;
         txn.commit().await?;
         Ok(())
     }
 
-    /// Clears `pending` on the events of `batch` every sink has now delivered or parked as dead,
-    /// so later passes no longer look at them.
-    async fn settle<C: ConnectionTrait>(&self, conn: &C, batch: &[OutboxEvent]) -> Result<(), Error> {
-        let consumers: Vec<String> = self.sinks.iter().map(|s| s.name().to_owned()).collect();
-        let mut values = vec![Value::from(consumers.len() as i64)];
-        let consumer_marks: Vec<String> = (0..consumers.len()).map(|i| format!("${}", i + 2)).collect();
-        values.extend(consumers.into_iter().map(Value::from));
-        let first_id = values.len() + 1;
-        let id_marks: Vec<String> = (0..batch.len()).map(|i| format!("${}", first_id + i)).collect();
-        values.extend(batch.iter().map(|e| Value::from(e.id.as_uuid())));
-        let sql = format!(
-            "UPDATE outbox_event SET pending = FALSE WHERE id IN ({}) AND (SELECT COUNT(*) FROM outbox_delivery d \
-             WHERE d.event_id = outbox_event.id AND (d.delivered_at IS NOT NULL OR d.dead_at IS NOT NULL) \
-             AND d.consumer IN ({})) = $1",
-            id_marks.join(", "),
-            consumer_marks.join(", ")
-        );
-        db::execute(conn, &sql, values).await?;
+    /// Clears `pending` on the events of `events` every sink that takes them has now delivered or
+    /// parked as dead, so later passes no longer look at them. `delivered_by`: the sink that
+    /// delivered all of `events` in this transaction, so its rows need not be counted.
+    ///
+    /// Events are grouped by the other sinks that take them. An event no other sink takes is
+    /// settled by id alone, the case of the all-in-one server, whose only sink is the audit log;
+    /// the others only where those sinks' delivery rows say so.
+    async fn settle<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        events: impl IntoIterator<Item = &OutboxEvent>,
+        delivered_by: Option<&str>,
+    ) -> Result<(), Error> {
+        let mut groups: BTreeMap<Vec<&str>, Vec<Value>> = BTreeMap::new();
+        for event in events {
+            let others = self
+                .sinks
+                .iter()
+                .filter(|s| Some(s.name()) != delivered_by && s.accepts(&event.topic))
+                .map(|s| s.name())
+                .collect();
+            groups.entry(others).or_default().push(Value::from(event.id.as_uuid()));
+        }
+        for (consumers, ids) in groups {
+            let (sql, values) = if consumers.is_empty() { settle_by_id(ids) } else { settle_counted(&consumers, ids) };
+            db::execute(conn, &sql, values).await?;
+        }
         Ok(())
     }
 
@@ -290,6 +347,7 @@ impl Dispatcher {
         &self,
         consumer: &str,
         batch: &[OutboxEvent],
+        unwanted: &[OutboxEvent],
         now: DateTime<Utc>,
         reason: &str,
     ) -> Result<(), Error> {
@@ -320,7 +378,7 @@ impl Dispatcher {
             .await?;
         }
         // An event parked as dead for its last sink is no longer pending either.
-        self.settle(&txn, batch).await?;
+        self.settle(&txn, batch.iter().chain(unwanted), None).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -344,15 +402,15 @@ impl Dispatcher {
         }
         let cutoff = self.clock.now() - self.config.retain_delivered;
         let txn = self.db.begin().await?;
-        // Every current sink delivered them or parked them as dead (not `NOT pending`: that
-        // counts the sinks of the process that delivered them, and a sink may have left since).
+        // Settled (every sink that took them, or none took them), or else every current sink has
+        // a finished delivery row: an event a sink that has since left never delivered stays
+        // pending, and the current sinks' rows are what say it is done with.
         let consumers: Vec<String> = self.sinks.iter().map(|s| s.name().to_owned()).collect();
-        let placeholders: Vec<String> = (0..consumers.len()).map(|i| format!("${}", i + 3)).collect();
         let sql = format!(
-            "DELETE FROM outbox_event WHERE created_at < $1 AND (SELECT COUNT(*) FROM outbox_delivery d \
+            "DELETE FROM outbox_event WHERE created_at < $1 AND (NOT pending OR (SELECT COUNT(*) FROM outbox_delivery d \
              WHERE d.event_id = outbox_event.id AND (d.delivered_at IS NOT NULL OR d.dead_at IS NOT NULL) \
-             AND d.consumer IN ({})) = $2",
-            placeholders.join(", ")
+             AND d.consumer IN ({})) = $2)",
+            marks(3, consumers.len())
         );
         let mut values = vec![Value::from(cutoff), Value::from(consumers.len() as i64)];
         values.extend(consumers.into_iter().map(Value::from));
@@ -366,6 +424,31 @@ impl Dispatcher {
         txn.commit().await?;
         Ok(pruned)
     }
+}
+
+/// Marks `$1`, `$2`, ... from `first`, comma separated.
+fn marks(first: usize, count: usize) -> String {
+    (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Settles `ids` outright: no sink but the one that just delivered them takes them.
+fn settle_by_id(ids: Vec<Value>) -> (String, Vec<Value>) {
+    (format!("UPDATE outbox_event SET pending = FALSE WHERE id IN ({})", marks(1, ids.len())), ids)
+}
+
+/// Settles those of `ids` that every one of `consumers` has delivered or parked as dead.
+fn settle_counted(consumers: &[&str], ids: Vec<Value>) -> (String, Vec<Value>) {
+    let sql = format!(
+        "UPDATE outbox_event SET pending = FALSE WHERE id IN ({}) AND (SELECT COUNT(*) FROM outbox_delivery d \
+         WHERE d.event_id = outbox_event.id AND (d.delivered_at IS NOT NULL OR d.dead_at IS NOT NULL) \
+         AND d.consumer IN ({})) = $1",
+        marks(consumers.len() + 2, ids.len()),
+        marks(2, consumers.len())
+    );
+    let mut values = vec![Value::from(consumers.len() as i64)];
+    values.extend(consumers.iter().map(|c| Value::from((*c).to_owned())));
+    values.extend(ids);
+    (sql, values)
 }
 
 /// Exponential backoff: 1 s, 2 s, 4 s, ... capped.

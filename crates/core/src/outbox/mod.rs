@@ -64,6 +64,13 @@ pub struct SinkError(pub String);
 pub trait EventSink: Send + Sync + std::fmt::Debug {
     /// Stable consumer name; delivery progress is tracked under it.
     fn name(&self) -> &str;
+    /// Whether this sink takes events of `topic` (default: every topic). An event it does not
+    /// take counts as done for it without being handed over or tracked; an event no sink takes
+    /// is settled without any delivery at all.
+    fn accepts(&self, topic: &str) -> bool {
+        let _ = topic;
+        true
+    }
     /// Takes a batch, in commit-id order. An error means none of it counts as delivered.
     async fn deliver(&self, events: &[OutboxEvent]) -> Result<(), SinkError>;
 }
