@@ -21,6 +21,7 @@ mod m20261124_000013_records;
 mod m20261124_000014_outbox_pending;
 mod m20261125_000015_access_policy;
 mod m20261125_000016_tenant_wall;
+mod m20261125_000017_partial_value_indexes;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000014_outbox_pending::Migration),
             Box::new(m20261125_000015_access_policy::Migration),
             Box::new(m20261125_000016_tenant_wall::Migration),
+            Box::new(m20261125_000017_partial_value_indexes::Migration),
         ]
     }
 }

@@ -45,3 +45,38 @@ async fn a_unique_value_can_be_claimed_once_per_module_field() {
     claim(uuid::Uuid::now_v7()).await.unwrap();
     assert!(claim(uuid::Uuid::now_v7()).await.is_err());
 }
+
+/// The definition of index `name` as the engine keeps it.
+async fn index_definition(db: &TestDatabase, name: &str) -> String {
+    let sql = match db.conn().get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => "SELECT indexdef AS def FROM pg_indexes WHERE indexname = $1",
+        _ => "SELECT sql AS def FROM sqlite_master WHERE type = 'index' AND name = $1",
+    };
+    let stmt = listone_core::db::statement(db.conn().get_database_backend(), sql, [name.into()]);
+    let row = db.conn().query_one_raw(stmt).await.unwrap().expect("index exists");
+    row.try_get::<String>("", "def").unwrap()
+}
+
+#[tokio::test]
+async fn value_indexes_hold_only_rows_with_a_value_and_the_change_reverts() {
+    let db = TestDatabase::create().await;
+    let indexes = [
+        ("record_index_text", "value_text"),
+        ("record_index_num", "value_num"),
+        ("record_index_time", "value_time_us"),
+    ];
+    for (name, column) in indexes {
+        let def = index_definition(&db, name).await;
+        assert!(def.contains(&format!("{column} IS NOT NULL")), "{name}: {def}");
+    }
+    let migrations = listone_migrations::Migrator::migrations();
+    let partial = migrations.iter().find(|m| m.name() == "m20261125_000017_partial_value_indexes").expect("registered");
+    partial.down(&SchemaManager::new(db.conn())).await.unwrap();
+    for (name, _) in indexes {
+        assert!(!index_definition(&db, name).await.contains("IS NOT NULL"), "{name} after down");
+    }
+    partial.up(&SchemaManager::new(db.conn())).await.unwrap();
+    for (name, column) in indexes {
+        assert!(index_definition(&db, name).await.contains(&format!("{column} IS NOT NULL")), "{name} after up again");
+    }
+}

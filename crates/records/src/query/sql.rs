@@ -111,6 +111,12 @@ pub(crate) fn predicate(pred: &Predicate, params: &mut Params) -> String {
                 }
                 Test::IsEmpty(true) => format!("NOT {exists})"),
                 Test::IsEmpty(false) => format!("{exists})"),
+                // The value indexes hold only rows with a value (`WHERE value_x IS NOT NULL`). Any
+                // comparison proves that to both planners, but SQLite does not take
+                // `lower(value) LIKE` as proof (it fell back to another field's index), so say it.
+                Test::Like(_) => {
+                    format!("{exists} AND {value} IS NOT NULL AND {})", column_test(&value, false, test, params))
+                }
                 other => format!("{exists} AND {})", column_test(&value, false, other, params)),
             }
         }
