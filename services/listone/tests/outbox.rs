@@ -419,3 +419,24 @@ async fn events_nobody_takes_do_not_hold_back_the_ones_a_sink_takes() {
     assert_eq!(log.seen(), vec![entry]);
     assert_eq!(pending(&db).await, 0);
 }
+
+#[tokio::test]
+async fn an_event_delivered_after_a_failure_is_recorded_delivered_though_no_other_sink_takes_it() {
+    let db = TestDatabase::create().await;
+    let clock = TestClock::starting_now();
+    outbox::enqueue(db.database().conn(), &clock, topical(OrgId::new(), "test.entry")).await.unwrap();
+    let log = RecordingSink::taking("log", 1, "test.entry");
+    let d = dispatcher(&db, &clock, vec![log.clone()]);
+    assert_eq!(d.dispatch_once().await.unwrap().failed, 1);
+    let undelivered = "SELECT COUNT(*) AS n FROM outbox_delivery WHERE delivered_at IS NULL";
+    assert_eq!(listone_core::db::count(db.database().conn(), undelivered, []).await.unwrap(), 1);
+
+    clock.advance(chrono::Duration::hours(1));
+    assert_eq!(d.dispatch_once().await.unwrap().delivered, 1);
+    assert_eq!(pending(&db).await, 0);
+    assert_eq!(
+        listone_core::db::count(db.database().conn(), undelivered, []).await.unwrap(),
+        0,
+        "the failure's row now says delivered"
+    );
+}

@@ -75,6 +75,17 @@ struct Due {
     events: Vec<OutboxEvent>,
     /// Pending events of topics no sink takes, met on the way.
     unwanted: Vec<OutboxEvent>,
+    /// Those of `events` the sink failed before: their delivery rows are to be updated.
+    retried: HashSet<EventId>,
+}
+
+/// This sink's delivery rows for a page of events.
+#[derive(Debug, Default)]
+struct DeliveryState {
+    /// Delivered, parked as dead, or backing off: not to be handed over now.
+    not_due: HashSet<EventId>,
+    /// Failed before and due again.
+    retried: HashSet<EventId>,
 }
 
 /// Lets writers wake the dispatcher right after they commit, instead of waiting for the poll.
@@ -170,7 +181,7 @@ impl Dispatcher {
         let mut report = DispatchReport::default();
         for sink in &self.sinks {
             let now = self.clock.now();
-            let Due { events: batch, unwanted } = self.due_events(sink.as_ref(), now).await?;
+            let Due { events: batch, unwanted, retried } = self.due_events(sink.as_ref(), now).await?;
             report.full |= (batch.len() + unwanted.len()) as u64 >= self.config.batch_size.max(1);
             report.skipped += unwanted.len() as u64;
             if batch.is_empty() {
@@ -183,7 +194,7 @@ impl Dispatcher {
             }
             match sink.deliver(&batch).await {
                 Ok(()) => {
-                    self.mark_delivered(sink.name(), &batch, &unwanted, now).await?;
+                    self.mark_delivered(sink.name(), &batch, &unwanted, &retried, now).await?;
                     report.delivered += batch.len() as u64;
                 }
                 Err(err) => {
@@ -237,8 +248,9 @@ impl Dispatcher {
                     due.unwanted.push(event);
                 }
             }
-            let not_due = self.not_due(sink.name(), &taken, now).await?;
-            due.events.extend(taken.into_iter().filter(|e| !not_due.contains(&e.id)));
+            let state = self.delivery_state(sink.name(), &taken, now).await?;
+            due.events.extend(taken.into_iter().filter(|e| !state.not_due.contains(&e.id)));
+            due.retried.extend(state.retried);
             if (due.events.len() + due.unwanted.len()) as u64 >= limit || !full_page {
                 break;
             }
@@ -248,27 +260,35 @@ impl Dispatcher {
         Ok(due)
     }
 
-    /// The events of `page` that `consumer` delivered, parked as dead, or retries only later.
-    async fn not_due(
+    /// What `consumer`'s delivery rows say of the events of `page`: those it delivered, parked as
+    /// dead, or retries only later, and those it failed before that are due again.
+    async fn delivery_state(
         &self,
         consumer: &str,
         page: &[OutboxEvent],
         now: DateTime<Utc>,
-    ) -> Result<HashSet<EventId>, Error> {
+    ) -> Result<DeliveryState, Error> {
+        let mut found = DeliveryState::default();
         if page.is_empty() {
-            return Ok(HashSet::new());
+            return Ok(found);
         }
         let conn = self.db.conn();
-        let marks: Vec<String> = (0..page.len()).map(|i| format!("${}", i + 3)).collect();
         let sql = format!(
-            "SELECT event_id FROM outbox_delivery WHERE consumer = $1 AND event_id IN ({}) \
-             AND (delivered_at IS NOT NULL OR dead_at IS NOT NULL OR next_attempt_at > $2)",
-            marks.join(", ")
+            "SELECT event_id, CASE WHEN delivered_at IS NOT NULL OR dead_at IS NOT NULL OR next_attempt_at > $2 \
+             THEN 1 ELSE 0 END AS blocked FROM outbox_delivery WHERE consumer = $1 AND event_id IN ({})",
+            marks(3, page.len())
         );
         let mut values = vec![Value::from(consumer.to_owned()), Value::from(now)];
         values.extend(page.iter().map(|e| Value::from(e.id.as_uuid())));
-        let rows = conn.query_all_raw(db::statement(conn.get_database_backend(), &sql, values)).await?;
-        rows.iter().map(|row| Ok(EventId::from_uuid(row.try_get("", "event_id")?))).collect()
+        for row in conn.query_all_raw(db::statement(conn.get_database_backend(), &sql, values)).await? {
+            let id = EventId::from_uuid(row.try_get("", "event_id")?);
+            if row.try_get::<i32>("", "blocked")? == 1 {
+                found.not_due.insert(id);
+            } else {
+                found.retried.insert(id);
+            }
+        }
+        Ok(found)
     }
 
     async fn mark_delivered(
@@ -276,15 +296,20 @@ impl Dispatcher {
         consumer: &str,
         batch: &[OutboxEvent],
         unwanted: &[OutboxEvent],
+        retried: &HashSet<EventId>,
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
         let txn = self.db.begin().await?;
         // A delivery row is what another sink's settling counts. An event no other sink takes is
-        // settled below in this same transaction and never looked at again, so it needs none:
-        // the all-in-one server writes no delivery rows at all while nothing fails.
+        // settled below in this same transaction and never looked at again, so it needs none
+        // (the all-in-one server writes no delivery rows at all while nothing fails), unless an
+        // earlier failure left one, which must not go on saying the event is undelivered.
         let rows: Vec<Vec<Value>> = batch
             .iter()
-            .filter(|event| self.sinks.iter().any(|s| s.name() != consumer && s.accepts(&event.topic)))
+            .filter(|event| {
+                retried.contains(&event.id)
+                    || self.sinks.iter().any(|s| s.name() != consumer && s.accepts(&event.topic))
+            })
             .map(|event| {
                 vec![
                     Value::from(consumer.to_owned()),
@@ -426,7 +451,7 @@ impl Dispatcher {
     }
 }
 
-/// Marks `$1`, `$2`, ... from `first`, comma separated.
+/// DeliveryState `$1`, `$2`, ... from `first`, comma separated.
 fn marks(first: usize, count: usize) -> String {
     (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
