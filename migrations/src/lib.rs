@@ -22,6 +22,7 @@ mod m20261124_000014_outbox_pending;
 mod m20261125_000015_access_policy;
 mod m20261125_000016_tenant_wall;
 mod m20261125_000017_partial_value_indexes;
+mod m20261125_000018_outbox_prune_by_id;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000015_access_policy::Migration),
             Box::new(m20261125_000016_tenant_wall::Migration),
             Box::new(m20261125_000017_partial_value_indexes::Migration),
+            Box::new(m20261125_000018_outbox_prune_by_id::Migration),
         ]
     }
 }

@@ -377,7 +377,12 @@ async fn a_sink_gets_only_its_topics_and_events_nobody_takes_are_settled_without
     assert_eq!(d.dispatch_once().await.unwrap(), Default::default());
 
     clock.advance(chrono::Duration::days(2));
+    let fresh = outbox::enqueue(db.database().conn(), &clock, topical(org, "test.thing.changed")).await.unwrap();
+    assert_eq!(d.dispatch_once().await.unwrap().skipped, 1);
     assert_eq!(d.prune().await.unwrap(), 3, "settled events are pruned after retention, delivered or not");
+    let left = "SELECT COUNT(*) AS n FROM outbox_event WHERE id = $1";
+    let kept = listone_core::db::count(db.database().conn(), left, [fresh.as_uuid().into()]).await.unwrap();
+    assert_eq!((count(&db, "outbox_event").await, kept), (1, 1), "a settled event younger than the retention stays");
 }
 
 #[tokio::test]

@@ -431,13 +431,17 @@ impl Dispatcher {
         // a finished delivery row: an event a sink that has since left never delivered stays
         // pending, and the current sinks' rows are what say it is done with.
         let consumers: Vec<String> = self.sinks.iter().map(|s| s.name().to_owned()).collect();
+        // The id bound lets the primary key find the old events (there is no index on
+        // `created_at`): ids are UUIDv7 minted when the event is made, just before `created_at`
+        // is taken. `created_at` still decides, by the clock.
         let sql = format!(
-            "DELETE FROM outbox_event WHERE created_at < $1 AND (NOT pending OR (SELECT COUNT(*) FROM outbox_delivery d \
-             WHERE d.event_id = outbox_event.id AND (d.delivered_at IS NOT NULL OR d.dead_at IS NOT NULL) \
-             AND d.consumer IN ({})) = $2)",
-            marks(3, consumers.len())
+            "DELETE FROM outbox_event WHERE id < $3 AND created_at < $1 AND (NOT pending OR (SELECT COUNT(*) \
+             FROM outbox_delivery d WHERE d.event_id = outbox_event.id AND (d.delivered_at IS NOT NULL OR \
+             d.dead_at IS NOT NULL) AND d.consumer IN ({})) = $2)",
+            marks(4, consumers.len())
         );
-        let mut values = vec![Value::from(cutoff), Value::from(consumers.len() as i64)];
+        let bound = v7_floor(cutoff + chrono::Duration::minutes(1));
+        let mut values = vec![Value::from(cutoff), Value::from(consumers.len() as i64), Value::from(bound)];
         values.extend(consumers.into_iter().map(Value::from));
         let pruned = db::execute(&txn, &sql, values).await?;
         db::execute(
@@ -451,7 +455,18 @@ impl Dispatcher {
     }
 }
 
-/// DeliveryState `$1`, `$2`, ... from `first`, comma separated.
+/// The smallest UUIDv7 of the millisecond `at` (every v7 id minted at `at` or later is at
+/// least this; one minted earlier is below it).
+fn v7_floor(at: DateTime<Utc>) -> uuid::Uuid {
+    let ms = u64::try_from(at.timestamp_millis()).unwrap_or(0).min((1 << 48) - 1);
+    let mut bytes = [0u8; 16];
+    bytes[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+    bytes[6] = 0x70;
+    bytes[8] = 0x80;
+    uuid::Uuid::from_bytes(bytes)
+}
+
+/// Placeholders `$first`, `$first+1`, ... (`count` of them), comma separated.
 fn marks(first: usize, count: usize) -> String {
     (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
@@ -485,6 +500,21 @@ pub(crate) fn backoff(attempts: i32, cap: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_v7_floor_orders_below_ids_of_its_millisecond_and_above_earlier_ones() {
+        let now = Utc::now();
+        let floor = v7_floor(now);
+        assert_eq!(floor.get_version_num(), 7);
+        let minted = EventId::new().as_uuid();
+        assert!(v7_floor(now - chrono::Duration::seconds(1)) < minted);
+        assert!(v7_floor(now + chrono::Duration::seconds(1)) > minted);
+        assert!(floor <= v7_floor(now + chrono::Duration::milliseconds(1)));
+        assert_eq!(
+            v7_floor(DateTime::<Utc>::UNIX_EPOCH - chrono::Duration::days(1)),
+            v7_floor(DateTime::<Utc>::UNIX_EPOCH)
+        );
+    }
 
     #[test]
     fn backoff_doubles_and_is_capped() {
