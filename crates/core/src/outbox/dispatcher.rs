@@ -185,11 +185,8 @@ impl Dispatcher {
             report.full |= (batch.len() + unwanted.len()) as u64 >= self.config.batch_size.max(1);
             report.skipped += unwanted.len() as u64;
             if batch.is_empty() {
-                if !unwanted.is_empty() {
-                    let txn = self.db.begin().await?;
-                    self.settle(&txn, &unwanted, None).await?;
-                    txn.commit().await?;
-                }
+                // One statement (no sink takes them: settled by id), atomic on its own.
+                self.settle(self.db.conn(), &unwanted, None).await?;
                 continue;
             }
             match sink.deliver(&batch).await {
@@ -435,10 +432,8 @@ impl Dispatcher {
         // `created_at`): ids are UUIDv7 minted when the event is made, just before `created_at`
         // is taken. `created_at` still decides, by the clock.
         let sql = format!(
-            "DELETE FROM outbox_event WHERE id < $3 AND created_at < $1 AND (NOT pending OR (SELECT COUNT(*) \
-             FROM outbox_delivery d WHERE d.event_id = outbox_event.id AND (d.delivered_at IS NOT NULL OR \
-             d.dead_at IS NOT NULL) AND d.consumer IN ({})) = $2)",
-            marks(4, consumers.len())
+            "DELETE FROM outbox_event WHERE id < $3 AND created_at < $1 AND (NOT pending OR {} = $2)",
+            finished_deliveries(4, consumers.len())
         );
         let bound = v7_floor(cutoff + chrono::Duration::minutes(1));
         let mut values = vec![Value::from(cutoff), Value::from(consumers.len() as i64), Value::from(bound)];
@@ -471,6 +466,16 @@ fn marks(first: usize, count: usize) -> String {
     (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
+/// How many of `count` consumers (named by parameters from `$first`) delivered the
+/// `outbox_event` row at hand or parked it as dead: a correlated count of their delivery rows.
+fn finished_deliveries(first: usize, count: usize) -> String {
+    format!(
+        "(SELECT COUNT(*) FROM outbox_delivery d WHERE d.event_id = outbox_event.id \
+         AND (d.delivered_at IS NOT NULL OR d.dead_at IS NOT NULL) AND d.consumer IN ({}))",
+        marks(first, count)
+    )
+}
+
 /// Settles `ids` outright: no sink but the one that just delivered them takes them.
 fn settle_by_id(ids: Vec<Value>) -> (String, Vec<Value>) {
     (format!("UPDATE outbox_event SET pending = FALSE WHERE id IN ({})", marks(1, ids.len())), ids)
@@ -479,11 +484,9 @@ fn settle_by_id(ids: Vec<Value>) -> (String, Vec<Value>) {
 /// Settles those of `ids` that every one of `consumers` has delivered or parked as dead.
 fn settle_counted(consumers: &[&str], ids: Vec<Value>) -> (String, Vec<Value>) {
     let sql = format!(
-        "UPDATE outbox_event SET pending = FALSE WHERE id IN ({}) AND (SELECT COUNT(*) FROM outbox_delivery d \
-         WHERE d.event_id = outbox_event.id AND (d.delivered_at IS NOT NULL OR d.dead_at IS NOT NULL) \
-         AND d.consumer IN ({})) = $1",
+        "UPDATE outbox_event SET pending = FALSE WHERE id IN ({}) AND {} = $1",
         marks(consumers.len() + 2, ids.len()),
-        marks(2, consumers.len())
+        finished_deliveries(2, consumers.len())
     );
     let mut values = vec![Value::from(consumers.len() as i64)];
     values.extend(consumers.iter().map(|c| Value::from((*c).to_owned())));
